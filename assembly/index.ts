@@ -1,0 +1,15 @@
+// The exported ABI, in one place. Every export is a pure function over (pointer, sizes) into the
+// one linear memory; the host (bindings/) owns the memory plan.
+export { heap_base } from "./heap";
+export {
+  gemm_f32_nn, gemm_f32_nt, gemm_f32_tn, gemm_f32_ref, gemm_f32_scratch_bytes,
+} from "./gemm";
+export {
+  fill_f32, copy_f32, bias_f32_add, bias_f32_grad, relu_f32_fwd, relu_f32_bwd,
+  find_nonfinite_f32, argmax_f32_rows,
+} from "./elementwise";
+export {
+  softmax_f32_fwd, softmax_f32_bwd, log_softmax_f32_fwd, log_softmax_f32_bwd,
+  nll_f32_fwd_bwd, cross_entropy_f32_fwd_bwd,
+} from "./softmax";
+export { sgd_f32_step } from "./optim";
