@@ -1,0 +1,20 @@
+// simdnet's public API.
+export { init, createRuntime, getRuntime, Runtime, type InitOptions, type Tier } from './runtime/load.js';
+export { detectFeatures, type Features } from './runtime/features.js';
+export {
+  SimdnetError, ShapeError, InputError, ConfigError, NumericError, MemoryError, FormatError, StateError,
+} from './errors.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { Tensor, tensor, type Shape, type Labels } from './tensor.js';
+export { Layer } from './layers/layer.js';
+export { Parameter } from './layers/parameter.js';
+export { Linear, type LinearOptions } from './layers/linear.js';
+export { ReLU, Softmax, LogSoftmax, Flatten } from './layers/activations.js';
+export { Loss, NLLLoss, CrossEntropyLoss, type Reduction } from './losses/loss.js';
+export { Optimizer } from './optim/optimizer.js';
+export { SGD, type SGDOptions } from './optim/sgd.js';
+export { Sequential, type CompileOptions, type FitOptions, type EvaluateResult } from './model/sequential.js';
+export { ParameterSet } from './model/parameter-set.js';
+export { History, ProgressBar, type Callback, type EpochLogs, type BatchLogs } from './model/callbacks.js';
+export { parseIdx, type IdxArray } from './data/idx.js';
+export { loadMnist, scalePixels, type Mnist, type MnistSplit } from './data/mnist.js';

@@ -1,0 +1,46 @@
+// The layer contract. A layer maps a per-sample input shape to a per-sample output shape, owns its
+// parameters, and runs forward and backward as kernel calls on pointers the model planned.
+
+import type { Runtime } from '../runtime/load.js';
+import type { Shape } from '../tensor.js';
+import type { Parameter } from './parameter.js';
+
+export interface ForwardArgs {
+  rt: Runtime;
+  batch: number;
+  /** x: (batch, ...inShape) f32, y: (batch, ...outShape) f32 */
+  x: number;
+  y: number;
+  inShape: Shape;
+  outShape: Shape;
+  training: boolean;
+}
+
+export interface BackwardArgs extends ForwardArgs {
+  /** dy: gradient of the output; dx: where the input gradient goes, 0 when nobody needs it. */
+  dy: number;
+  dx: number;
+}
+
+export abstract class Layer {
+  readonly params: Parameter[] = [];
+  /** Set by model.train() / model.eval(). */
+  training = true;
+
+  /** PyTorch-style description, e.g. "Linear(in_features=784, out_features=64, bias=True)". */
+  abstract toString(): string;
+
+  /** Per-sample output shape for a per-sample input shape; throws ShapeError naming both. */
+  abstract outputShape(inShape: Shape): Shape;
+
+  /** Per-sample input shape this layer requires, when it fixes one (Linear does). */
+  inputShape(): Shape | null { return null; }
+
+  /** True for pure reshapes: the output buffer is the input buffer, and so are their gradients. */
+  get aliasesInput(): boolean { return false; }
+
+  abstract forward(a: ForwardArgs): void;
+
+  /** Accumulates parameter gradients and writes the input gradient to a.dx when a.dx != 0. */
+  abstract backward(a: BackwardArgs): void;
+}

@@ -1,0 +1,34 @@
+// The typed view of the wasm ABI (assembly/index.ts). Pointers are byte offsets, sizes elements.
+
+export interface Kernels {
+  readonly memory: WebAssembly.Memory;
+  heap_base(): number;
+
+  gemm_f32_scratch_bytes(): number;
+  /** c: (M, N) (+)= a: (M, K) . b: (K, N) */
+  gemm_f32_nn(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, scratch: number): void;
+  /** c: (M, N) (+)= a: (M, K) . b^T, b: (N, K) */
+  gemm_f32_nt(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, scratch: number): void;
+  /** c: (M, N) (+)= a^T . b, a: (K, M), b: (K, N) */
+  gemm_f32_tn(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, scratch: number): void;
+  gemm_f32_ref(M: number, N: number, K: number, a: number, transA: number, b: number, transB: number, c: number, accumulate: number): void;
+
+  fill_f32(p: number, n: number, value: number): void;
+  copy_f32(dst: number, src: number, n: number): void;
+  bias_f32_add(y: number, bias: number, rows: number, cols: number): void;
+  bias_f32_grad(dy: number, dbias: number, rows: number, cols: number, accumulate: number): void;
+  relu_f32_fwd(x: number, y: number, n: number): void;
+  relu_f32_bwd(y: number, dy: number, dx: number, n: number): void;
+  find_nonfinite_f32(p: number, n: number): number;
+  argmax_f32_rows(x: number, out: number, rows: number, cols: number): void;
+
+  softmax_f32_fwd(x: number, y: number, rows: number, cols: number): void;
+  softmax_f32_bwd(y: number, dy: number, dx: number, rows: number, cols: number): void;
+  log_softmax_f32_fwd(x: number, y: number, rows: number, cols: number): void;
+  log_softmax_f32_bwd(y: number, dy: number, dx: number, rows: number, cols: number): void;
+  nll_f32_fwd_bwd(logp: number, labels: number, dlogp: number, rows: number, cols: number, scale: number): number;
+  cross_entropy_f32_fwd_bwd(logits: number, labels: number, dlogits: number, rows: number, cols: number, scale: number): number;
+
+  sgd_f32_step(param: number, grad: number, buf: number, n: number, lr: number, momentum: number,
+    dampening: number, weightDecay: number, nesterov: number, first: number): void;
+}
