@@ -1,0 +1,67 @@
+// Loading: Node file (default), caller-supplied bytes, a precompiled WebAssembly.Module (the edge
+// path), tier selection and feature detection.
+import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import {
+  createRuntime, detectFeatures, Sequential, Linear, ReLU, NLLLoss, LogSoftmax, SGD, Generator, ConfigError, StateError,
+} from '../bindings/index.js';
+import { randomData } from './helpers/mlp.js';
+
+const wasmUrl = (name: string) => new URL(`../build/${name}`, import.meta.url);
+
+function tinyModel(rt: Awaited<ReturnType<typeof createRuntime>>) {
+  const g = new Generator(1);
+  const m = new Sequential([new Linear(784, 32, { generator: g }), new ReLU(), new Linear(32, 10, { generator: g }), new LogSoftmax()], { runtime: rt });
+  m.compile({ loss: new NLLLoss(), optimizer: new SGD(m, { lr: 0.05 }) });
+  return m;
+}
+
+describe('runtime loading', () => {
+  it('detects SIMD (and relaxed SIMD when Node runs with --experimental-wasm-relaxed-simd)', () => {
+    const f = detectFeatures();
+    expect(f.simd).toBe(true);
+    expect(f.relaxedSimd).toBe(process.execArgv.includes('--experimental-wasm-relaxed-simd'));
+  });
+
+  it('builds a model before init() with a clear StateError', async () => {
+    const { getRuntime } = await import('../bindings/runtime/load.js');
+    // this file never calls init(), so the default runtime does not exist
+    expect(() => getRuntime()).toThrow(StateError);
+    expect(() => new Sequential([new Linear(2, 2)])).toThrow(/call `await init\(\)` first/);
+  });
+
+  it('loads from a precompiled WebAssembly.Module (edge), from bytes, and from the default file; all agree bit for bit', async () => {
+    const bytes = await readFile(wasmUrl('simdnet.wasm'));
+    const fromModule = await createRuntime({ module: await WebAssembly.compile(bytes) });
+    const fromBytes = await createRuntime({ wasm: new Uint8Array(bytes) });
+    const fromFile = await createRuntime();
+    const { x, y } = randomData(300, 784, 10);
+    const results = [];
+    for (const rt of [fromModule, fromBytes, fromFile]) {
+      const m = tinyModel(rt);
+      await m.fit(x, y, { epochs: 1, seed: 3 });
+      results.push(Array.from(m.predict(x.subarray(0, 784 * 5)).data));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+
+  it("tier 'relaxed' (fused multiply-add) trains to the same result within float tolerance", async () => {
+    if (!detectFeatures().relaxedSimd) return;
+    const simd = await createRuntime({ tier: 'simd' });
+    const relaxed = await createRuntime({ tier: 'relaxed' });
+    expect(relaxed.tier).toBe('relaxed');
+    expect((await createRuntime({ tier: 'auto' })).tier).toBe('relaxed');
+    const { x, y } = randomData(300, 784, 10);
+    const [a, b] = [tinyModel(simd), tinyModel(relaxed)];
+    const ha = await a.fit(x, y, { epochs: 2, seed: 3 });
+    const hb = await b.fit(x, y, { epochs: 2, seed: 3 });
+    expect(hb.history.loss[1]).toBeCloseTo(ha.history.loss[1], 3);
+    const pa = a.predict(x.subarray(0, 784 * 20)).data, pb = b.predict(x.subarray(0, 784 * 20)).data;
+    for (let i = 0; i < pa.length; i++) expect(Math.abs(pa[i] - pb[i])).toBeLessThan(1e-3);
+  });
+
+  it('rejects an unknown tier', async () => {
+    await expect(createRuntime({ tier: 'fast' as never })).rejects.toThrow(ConfigError);
+  });
+});
