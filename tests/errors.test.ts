@@ -173,3 +173,15 @@ describe('explicit loop and API misuse', () => {
     expect(() => new Sequential([new Linear(5000, 1000)], { runtime: rt })).toThrow(MemoryError);
   });
 });
+
+describe('predict and forward check every batch for NaN / Infinity', () => {
+  it('names the position of the bad value, in any batch', () => {
+    const model = courseMlp();
+    const x = new Float32Array(784 * 40);
+    x[784 * 33 + 5] = NaN;
+    expect(() => model.predict(x, { batchSize: 16 })).toThrow(InputError);
+    expect(() => model.predict(x, { batchSize: 16 })).toThrow(/predict: x contains NaN at index 25877: inputs must be finite/);
+    x[784 * 33 + 5] = 0; x[3] = -Infinity;
+    expect(() => model.forward(new Tensor(x, [40, 784]))).toThrow(/forward: x contains -Infinity at index 3/);
+  });
+});

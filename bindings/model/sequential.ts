@@ -68,6 +68,8 @@ interface Plan {
 interface Samples {
   data: Float32Array;
   count: number;
+  /** Set when the values are not checked yet: load() checks each batch and names x by this. */
+  what: string | null;
 }
 
 export class Sequential {
@@ -179,8 +181,8 @@ export class Sequential {
       const nTrain = all.count - nVal;
       if (nVal < 1 || nTrain < 1) throw new InputError(`fit: validationSplit ${split} of ${all.count} samples leaves an empty part`);
       const d = sizeOf(this.inShape!);
-      train = { data: all.data.subarray(0, nTrain * d), count: nTrain };
-      validation = { x: { data: all.data.subarray(nTrain * d), count: nVal }, y: labels.subarray(nTrain) };
+      train = { data: all.data.subarray(0, nTrain * d), count: nTrain, what: null };
+      validation = { x: { data: all.data.subarray(nTrain * d), count: nVal, what: null }, y: labels.subarray(nTrain) };
       labels = labels.subarray(0, nTrain);
     }
 
@@ -242,7 +244,7 @@ export class Sequential {
     this.assertLive();
     const batchSize = options.batchSize ?? 256;
     checkCount('batchSize', batchSize, 1);
-    const s = this.samples(x, 'predict: x');
+    const s = this.samples(x, 'predict: x', false);
     const outShape = this.outputShape!;
     const outSize = sizeOf(outShape);
     const result = new Float32Array(s.count * outSize);
@@ -261,7 +263,7 @@ export class Sequential {
   /** Explicit loop: runs the layers on x in the current mode (train() / eval()); returns a copy of the output. */
   forward(x: Tensor | Float32Array): Tensor {
     this.assertLive();
-    const s = this.samples(x, 'forward: x');
+    const s = this.samples(x, 'forward: x', false);
     const plan = this.ensurePlan(s.count);
     this.load(plan, s, 0, s.count);
     this.runForward(plan, s.count, this.isTraining);
@@ -406,10 +408,14 @@ export class Sequential {
     }
   }
 
-  /** Copies samples [begin, begin+batch) into the arena input. */
+  /** Copies samples [begin, begin+batch) into the arena input, checking unchecked values for NaN / Infinity. */
   private load(plan: Plan, s: Samples, begin: number, batch: number): void {
     const d = sizeOf(this.inShape!);
     this.rt.heap.f32.set(s.data.subarray(begin * d, (begin + batch) * d), plan.act[0] >> 2);
+    if (s.what !== null) {
+      const at = this.rt.kernels.find_nonfinite_f32(plan.act[0], batch * d);
+      if (at >= 0) throw new InputError(`${s.what} contains ${s.data[begin * d + at]} at index ${begin * d + at}: inputs must be finite`);
+    }
   }
 
   private countCorrect(plan: Plan, batch: number): number {
@@ -441,8 +447,12 @@ export class Sequential {
 
   // ---- checks ------------------------------------------------------------------------------
 
-  /** Validates x against the model's input shape (fixing it on first use) and its values. */
-  private samples(x: Tensor | Float32Array, what: string): Samples {
+  /**
+   * Validates x against the model's input shape (fixing it on first use). With checkValues, also
+   * scans for NaN / Infinity up front (fit and evaluate must refuse before any work); predict and
+   * forward instead check each batch with a SIMD kernel as it is copied in (see load).
+   */
+  private samples(x: Tensor | Float32Array, what: string, checkValues = true): Samples {
     if (this.layers.length === 0) throw new StateError(`${what}: the model has no layers`);
     let data: Float32Array, count: number;
     if (x instanceof Tensor) {
@@ -466,8 +476,8 @@ export class Sequential {
       throw new InputError(`${what} must be a Float32Array or a Tensor, got ${Object.prototype.toString.call(x)}`);
     }
     if (count === 0) throw new InputError(`${what} is empty (batch size 0)`);
-    assertFinite(data, what);
-    return { data, count };
+    if (checkValues) assertFinite(data, what);
+    return { data, count, what: checkValues ? null : what };
   }
 
   private setInputShape(shape: Shape): void {
