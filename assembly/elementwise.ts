@@ -48,7 +48,7 @@ export function bias_f32_grad(dy: usize, dbias: usize, rows: i32, cols: i32, acc
   }
 }
 
-/** y: (n,) = max(x, 0). x and y may alias. */
+/** y: (n,) = max(x, 0), NaN propagating as in torch.relu (f32.max and f32x4.max both do). x and y may alias. */
 export function relu_f32_fwd(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0);
   let i = 0;
@@ -58,8 +58,7 @@ export function relu_f32_fwd(x: usize, y: usize, n: i32): void {
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(y + o, v > 0 ? v : 0);
+    store<f32>(y + o, max<f32>(load<f32>(x + o), 0));
   }
 }
 

@@ -242,10 +242,17 @@ describe("relu_f32_fwd", () => {
     checkGuardsAndFree("relu_f32_fwd infinities");
   });
 
-  // Known discrepancy (reported with the commit that added this suite): the SIMD body uses f32x4.max,
-  // which propagates NaN (like torch.relu), while the scalar tail's `v > 0 ? v : 0` maps NaN to 0.
-  // So relu(NaN) depends on the element's position. Not asserted until the kernel decides.
-  todo("relu_f32_fwd maps NaN the same way in the SIMD body and in the scalar tail");
+  it("propagates NaN like torch.relu, in the SIMD body and in the scalar tail alike", () => {
+    const x = allocF32(6);
+    const y = allocF32(6);
+    for (let i = 0; i < 6; i++) setF32(x, i, NaN); // indices 0..3 SIMD body, 4..5 tail
+    relu_f32_fwd(x, y, 6);
+    for (let i = 0; i < 6; i++) {
+      const v = getF32(y, i);
+      expect<bool>(v != v).toBe(true, "relu_f32_fwd(NaN) at index " + i.toString() + " is NaN");
+    }
+    checkGuardsAndFree("relu_f32_fwd NaN");
+  });
 });
 
 describe("relu_f32_bwd", () => {

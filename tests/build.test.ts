@@ -1,0 +1,50 @@
+// Budgets that keep the build honest: the wasm stays small, and the hot kernels really compile to
+// SIMD instructions (read from the .wat that asc writes beside each .wasm).
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const read = (name: string) => readFileSync(new URL(`../build/${name}`, import.meta.url));
+const SIZE_BUDGET_GZIP = 16 * 1024;
+
+/** The body of one function in a .wat file. */
+function watFunction(wat: string, name: string): string {
+  const start = wat.indexOf(`(func $${name} `);
+  if (start < 0) throw new Error(`function ${name} not found in the .wat`);
+  const next = wat.indexOf('\n (func ', start + 1);
+  return wat.slice(start, next < 0 ? undefined : next);
+}
+
+describe('wasm build', () => {
+  for (const file of ['simdnet.wasm', 'simdnet-relaxed.wasm']) {
+    it(`${file} is under ${SIZE_BUDGET_GZIP / 1024} KiB gzipped and needs no imports`, async () => {
+      const bytes = read(file);
+      expect(gzipSync(bytes).length).toBeLessThan(SIZE_BUDGET_GZIP);
+      const imports = WebAssembly.Module.imports(await WebAssembly.compile(bytes));
+      expect(imports).toEqual([]); // pure kernels: instantiable anywhere, with no host functions
+    });
+  }
+
+  it('the GEMM microkernel is a 6x8 f32x4 register tile: 12 multiply-adds on 2 vector loads + 6 broadcasts per k', () => {
+    const micro = watFunction(read('simdnet.wat').toString(), 'assembly/gemm/micro_6x8');
+    const loop = micro.slice(micro.indexOf('loop'), micro.indexOf('end', micro.indexOf('br $for-loop')));
+    expect(loop.match(/f32x4\.mul/g)?.length).toBe(12);
+    expect(loop.match(/f32x4\.add/g)?.length).toBe(12);
+    expect(loop.match(/v128\.load32_splat/g)?.length).toBe(6);
+    expect(loop.match(/v128\.load(?!32)/g)?.length).toBe(2);
+  });
+
+  it('the relaxed build fuses them into 12 relaxed FMAs', () => {
+    const micro = watFunction(read('simdnet-relaxed.wat').toString(), 'assembly/gemm/micro_6x8');
+    expect(micro.match(/f32x4\.relaxed_fma/g)?.length).toBe(12);
+    expect(micro).not.toMatch(/f32x4\.mul/);
+  });
+
+  it('the elementwise and optimizer kernels use SIMD', () => {
+    const wat = read('simdnet.wat').toString();
+    for (const [fn, op] of [['relu_f32_fwd', 'f32x4.max'], ['relu_f32_bwd', 'f32x4.gt'], ['bias_f32_add', 'f32x4.add'],
+      ['sgd_f32_step', 'f32x4.mul'], ['find_nonfinite_f32', 'f32x4.ne'], ['fill_f32', 'v128.store']]) {
+      expect(watFunction(wat, `assembly/${fn === 'sgd_f32_step' ? 'optim' : 'elementwise'}/${fn}`), fn).toContain(op);
+    }
+  });
+});
