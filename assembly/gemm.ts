@@ -6,14 +6,13 @@
 // MR x KC micro-panels so the microkernel reads both contiguously; transposition is absorbed by
 // the packing routines, so NN, NT and TN share one microkernel.
 //
-// Microkernel: MR x NR = 6 x 8, i.e. 12 f32x4 accumulators + 2 B vectors + 1 broadcast A value
-// = 15 of the 16 xmm registers V8 gives wasm on x86-64 (more spills, see TOOLCHAIN.md).
-// The relaxed-SIMD build replaces mul+add by f32x4.relaxed_madd (fused multiply-add).
+// Microkernel: MR x NR = 5 x 8 (plain SIMD build) or 6 x 8 (relaxed-SIMD build, where
+// f32x4.relaxed_madd fuses the multiply-add); see micro_tile for why the heights differ.
 
-export const MR: i32 = 6;
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
 export const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 96;    // 16 micro-panels of A: 96 x 256 x 4 B = 96 KiB, lives in L2
+const MC: i32 = 120;   // 20 or 24 micro-panels of A: 120 x 256 x 4 B = 120 KiB, lives in L2
 const NC: i32 = 1024;  // B block 256 x 1024 x 4 B = 1 MiB, lives in L2/L3
 
 const PACK_A_BYTES: usize = <usize>(MC * KC) << 2;
@@ -82,7 +81,7 @@ function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, transA: bool, b: usize
             const mr = min(MR, mc - ir);
             const ap = packA + (<usize>(ir * kc) << 2);
             const cp = c + ((<usize>(ic + ir) * <usize>N + <usize>(jc + jr)) << 2);
-            micro_6x8(kc, ap, bp, cp, <usize>N << 2, acc, mr, nr, tile);
+            micro_tile(kc, ap, bp, cp, <usize>N << 2, acc, mr, nr, tile);
           }
         }
       }
@@ -188,11 +187,18 @@ function pack_b(b: usize, ldb: i32, transB: bool, k0: i32, j0: i32, kc: i32, nc:
 }
 
 /**
- * The 6x8 register tile: C[0..mr, 0..nr] (+)= Apanel (kc x 6) . Bpanel (kc x 8).
+ * The MR x 8 register tile: C[0..mr, 0..nr] (+)= Apanel (kc x MR) . Bpanel (kc x 8).
  * ap: MR floats per k; bp: NR floats per k; c: top-left of the C tile, ldcBytes apart.
- * Partial tiles (mr < 6 or nr < 8) go through `tile` and copy only the valid part.
+ * Partial tiles (mr < MR or nr < 8) go through `tile` and copy only the valid part.
+ *
+ * Why MR depends on the build: V8 keeps xmm15 as its scratch register, leaving 15 for wasm.
+ * With fused multiply-add (relaxed build) a 6x8 tile needs 12 accumulators + 2 B vectors + 1
+ * broadcast = 15. A separate mul then add needs one more register for the product, and 16 makes
+ * TurboFan spill an accumulator to the stack on every k step (seen in --print-wasm-code), so the
+ * plain build uses 5 rows: 10 + 2 + 1 + 1 = 14. The sixth row below exists only when MR == 6.
+ * Not inlined, on purpose: as its own small hot function it is tiered up by V8 after one call.
  */
-function micro_6x8(kc: i32, ap: usize, bp: usize, c: usize, ldcBytes: usize, accumulate: bool,
+function micro_tile(kc: i32, ap: usize, bp: usize, c: usize, ldcBytes: usize, accumulate: bool,
   mr: i32, nr: i32, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
@@ -209,22 +215,25 @@ function micro_6x8(kc: i32, ap: usize, bp: usize, c: usize, ldcBytes: usize, acc
     c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
     a = v128.load32_splat(ap, 16);
     c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
-    a = v128.load32_splat(ap, 20);
-    c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
-    ap += 24; bp += 32;
+    if (MR == 6) {
+      a = v128.load32_splat(ap, 20);
+      c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
+    }
+    ap += MR * 4; bp += NR * 4;
   }
   if (mr == MR && nr == NR) {
     store_row(c, c00, c01, accumulate); c += ldcBytes;
     store_row(c, c10, c11, accumulate); c += ldcBytes;
     store_row(c, c20, c21, accumulate); c += ldcBytes;
     store_row(c, c30, c31, accumulate); c += ldcBytes;
-    store_row(c, c40, c41, accumulate); c += ldcBytes;
-    store_row(c, c50, c51, accumulate);
+    store_row(c, c40, c41, accumulate);
+    if (MR == 6) store_row(c + ldcBytes, c50, c51, accumulate);
     return;
   }
   store_row(tile, c00, c01, false); store_row(tile + 32, c10, c11, false);
   store_row(tile + 64, c20, c21, false); store_row(tile + 96, c30, c31, false);
-  store_row(tile + 128, c40, c41, false); store_row(tile + 160, c50, c51, false);
+  store_row(tile + 128, c40, c41, false);
+  if (MR == 6) store_row(tile + 160, c50, c51, false);
   for (let i = 0; i < mr; i++) {
     const row = c + <usize>i * ldcBytes;
     const trow = tile + (<usize>(i * NR) << 2);
