@@ -185,3 +185,19 @@ describe('predict and forward check every batch for NaN / Infinity', () => {
     expect(() => model.forward(new Tensor(x, [40, 784]))).toThrow(/forward: x contains -Infinity at index 3/);
   });
 });
+
+describe('evaluate checks its input too', () => {
+  it('NaN in evaluation data is an InputError naming its position', async () => {
+    const model = compiledMlp();
+    const { x, y } = randomData(50, 784, 10, 3);
+    x[784 * 49 + 1] = Infinity;
+    await expectRejected(model, () => model.evaluate(x, y, { batchSize: 20 }), InputError, /evaluate: x contains Infinity at index 38417/);
+  });
+
+  it('NaN in validationData is refused before the first step', async () => {
+    const model = compiledMlp();
+    const { x, y } = randomData(50, 784, 10, 3);
+    const vx = x.slice(); vx[7] = NaN;
+    await expectRejected(model, () => model.fit(x, y, { validationData: [vx, y] }), InputError, /validationData x contains NaN at index 7/);
+  });
+});

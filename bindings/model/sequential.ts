@@ -235,7 +235,7 @@ export class Sequential {
     if (!this.compiled) throw new StateError('evaluate() called before compile(): the model has no loss yet');
     const batchSize = options.batchSize ?? 256;
     checkCount('batchSize', batchSize, 1);
-    const s = this.samples(x, 'evaluate: x');
+    const s = this.samples(x, 'evaluate: x', false);
     return this.evaluateSamples(s, toLabels(y, s.count, this.classes()), batchSize, this.compiled.loss);
   }
 
@@ -449,8 +449,8 @@ export class Sequential {
 
   /**
    * Validates x against the model's input shape (fixing it on first use). With checkValues, also
-   * scans for NaN / Infinity up front (fit and evaluate must refuse before any work); predict and
-   * forward instead check each batch with a SIMD kernel as it is copied in (see load).
+   * scans for NaN / Infinity up front (fit must refuse before its first step); evaluate, predict
+   * and forward change no state, so they check each batch with a SIMD kernel as it is copied in.
    */
   private samples(x: Tensor | Float32Array, what: string, checkValues = true): Samples {
     if (this.layers.length === 0) throw new StateError(`${what}: the model has no layers`);
