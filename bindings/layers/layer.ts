@@ -11,6 +11,8 @@ export interface ForwardArgs {
   /** x: (batch, ...inShape) f32, y: (batch, ...outShape) f32 */
   x: number;
   y: number;
+  /** The layer's workspace in the arena (workspace(inShape) floats per sample), 0 if none. */
+  ws: number;
   inShape: Shape;
   outShape: Shape;
   training: boolean;
@@ -35,6 +37,9 @@ export abstract class Layer {
 
   /** Per-sample input shape this layer requires, when it fixes one (Linear does). */
   inputShape(): Shape | null { return null; }
+
+  /** Floats of arena workspace this layer needs per sample (kept from forward to backward). */
+  workspace(inShape: Shape): number { void inShape; return 0; }
 
   /** True for pure reshapes: the output buffer is the input buffer, and so are their gradients. */
   get aliasesInput(): boolean { return false; }

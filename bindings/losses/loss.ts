@@ -1,14 +1,27 @@
-// Losses compare model outputs (batch, classes) with integer class labels. Inside `fit` the model
-// calls `compute` on its own arena; the explicit loop uses `forward` / `backward`, which keep a
-// small buffer of their own.
+// Losses compare model outputs (batch, width) with targets: integer class labels (classification
+// losses) or dense float targets of the output's shape (regression and binary losses). Inside
+// `fit` the model calls `compute` on its own arena; the explicit loop uses `forward` / `backward`,
+// which keep a small buffer of their own.
 
 import { getRuntime, type Runtime } from '../runtime/load.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, InputError, ShapeError } from '../errors.js';
 import { Tensor, toLabels, formatShape, type Labels } from '../tensor.js';
 
 export type Reduction = 'mean' | 'sum';
 
 export interface LossOptions { reduction?: Reduction }
+
+/** What a loss compares outputs with: one class index per sample, or one float per output. */
+export type TargetKind = 'class' | 'dense';
+
+/** Targets as a loss takes them: class labels, or dense values (a Tensor or a flat array). */
+export type Targets = Labels | Tensor;
+
+/**
+ * How fit / evaluate count a sample as correct: the row's argmax against its class label, a
+ * threshold on a single output against a 0/1 target, or not at all (regression).
+ */
+export type AccuracyRule = { kind: 'argmax' } | { kind: 'threshold'; at: number } | null;
 
 export abstract class Loss {
   readonly reduction: Reduction;
@@ -26,35 +39,76 @@ export abstract class Loss {
 
   abstract toString(): string;
 
+  /** Class labels (one i32 per row) or dense targets (one f32 per output). */
+  get targetKind(): TargetKind { return 'class'; }
+
+  /** How accuracy is counted for outputs of `cols` values per sample. */
+  accuracyRule(cols: number): AccuracyRule {
+    void cols;
+    return { kind: 'argmax' };
+  }
+
   /**
-   * out: (rows, cols) f32, labels: (rows,) i32 already validated. Returns the reduced loss and,
-   * when dOut != 0, writes the gradient of that loss with respect to out into dOut: (rows, cols).
+   * out: (rows, cols) f32; target: (rows,) i32 labels or (rows, cols) f32 values, already
+   * validated by toTargets. Returns the reduced loss and, when dOut != 0, writes the gradient of
+   * that loss with respect to out into dOut: (rows, cols).
    */
-  abstract compute(rt: Runtime, out: number, labels: number, dOut: number, rows: number, cols: number): number;
+  abstract compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number;
+
+  /**
+   * Validates targets for `rows` samples of `cols` outputs and returns them as the 32-bit array
+   * the kernels read: Int32Array labels in [0, cols) for class losses, a Float32Array of
+   * rows * cols finite values for dense ones (subclasses may narrow the range, e.g. BCE to [0, 1]).
+   */
+  toTargets(target: Targets, rows: number, cols: number): Int32Array | Float32Array {
+    if (this.targetKind === 'class') {
+      if (target instanceof Tensor) {
+        if (target.shape.length !== 1) throw new ShapeError(`${this} expects class labels of shape [${rows}], got ${formatShape(target.shape)}`);
+        return toLabels(target.data, rows, cols);
+      }
+      return toLabels(target, rows, cols);
+    }
+    const data = target instanceof Tensor ? target.data : target;
+    if (target instanceof Tensor && !(target.shape[0] === rows && target.size === rows * cols)) {
+      throw new ShapeError(`${this} expects targets of shape [${rows}, ${cols}], got ${formatShape(target.shape)}`);
+    }
+    if (data.length !== rows * cols) {
+      throw new ShapeError(`${this} expects ${rows * cols} target values (${rows} samples x ${cols} outputs), got ${data.length}`);
+    }
+    const out = Float32Array.from(data as ArrayLike<number>);
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i])) throw new InputError(`${this}: target ${i} is ${data[i]}: targets must be finite`);
+    }
+    this.checkTargetValues(out);
+    return out;
+  }
+
+  /** Hook for dense losses whose targets have a narrower valid range. */
+  protected checkTargetValues(values: Float32Array): void { void values; }
 
   protected scale(rows: number): number {
     return this.reduction === 'mean' ? 1 / rows : 1;
   }
 
-  /** Loss of `output` (batch, classes) against integer labels; keeps the gradient for backward(). */
-  forward(output: Tensor, target: Labels): number {
+  /** Loss of `output` (batch, width) against its targets; keeps the gradient for backward(). */
+  forward(output: Tensor, target: Targets): number {
     if (output.shape.length !== 2) {
-      throw new ShapeError(`${this} expects output of shape [batch, classes], got ${formatShape(output.shape)}`);
+      throw new ShapeError(`${this} expects output of shape [batch, ${this.targetKind === 'class' ? 'classes' : 'outputs'}], got ${formatShape(output.shape)}`);
     }
     const [rows, cols] = output.shape;
-    const labels = toLabels(target, rows, cols);
+    const targets = this.toTargets(target, rows, cols);
     const rt = this.rt ?? (this.rt = getRuntime());
     const n = rows * cols;
-    if (n + rows > this.capacity) {
+    if (n > this.capacity) {
       if (this.buf) rt.heap.release(this.buf);
-      this.capacity = n + rows;
+      this.capacity = n;
       this.buf = rt.heap.alloc(this.capacity * 3 * 4, `${this} buffers`);
     }
-    const out = this.buf, grad = out + this.capacity * 4, lab = grad + this.capacity * 4;
+    const out = this.buf, grad = out + this.capacity * 4, tgt = grad + this.capacity * 4;
     rt.heap.f32.set(output.data, out >> 2);
-    rt.heap.i32.set(labels, lab >> 2);
+    (targets instanceof Int32Array ? rt.heap.i32 : rt.heap.f32).set(targets, tgt >> 2);
     this.last = { rows, cols };
-    return this.compute(rt, out, lab, grad, rows, cols);
+    return this.compute(rt, out, tgt, grad, rows, cols);
   }
 
   /** Gradient of the last forward's loss with respect to its output. */
@@ -69,15 +123,15 @@ export abstract class Loss {
 /** Negative log-likelihood on log-probabilities (use after LogSoftmax), as torch.nn.NLLLoss. */
 export class NLLLoss extends Loss {
   override toString(): string { return `NLLLoss(reduction='${this.reduction}')`; }
-  override compute(rt: Runtime, out: number, labels: number, dOut: number, rows: number, cols: number): number {
-    return rt.kernels.nll_f32_fwd_bwd(out, labels, dOut, rows, cols, this.scale(rows));
+  override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number {
+    return rt.kernels.nll_f32_fwd_bwd(out, target, dOut, rows, cols, this.scale(rows));
   }
 }
 
 /** Cross-entropy on raw logits (log-softmax and NLL fused), as torch.nn.CrossEntropyLoss. */
 export class CrossEntropyLoss extends Loss {
   override toString(): string { return `CrossEntropyLoss(reduction='${this.reduction}')`; }
-  override compute(rt: Runtime, out: number, labels: number, dOut: number, rows: number, cols: number): number {
-    return rt.kernels.cross_entropy_f32_fwd_bwd(out, labels, dOut, rows, cols, this.scale(rows));
+  override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number {
+    return rt.kernels.cross_entropy_f32_fwd_bwd(out, target, dOut, rows, cols, this.scale(rows));
   }
 }

@@ -13,12 +13,12 @@ import { getRuntime, type Runtime } from '../runtime/load.js';
 import { ConfigError, InputError, NumericError, ShapeError, StateError } from '../errors.js';
 import { Layer } from '../layers/layer.js';
 import { ParameterSet } from './parameter-set.js';
-import { Loss, NLLLoss, CrossEntropyLoss } from '../losses/loss.js';
+import { Loss, NLLLoss, CrossEntropyLoss, type Targets } from '../losses/loss.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator } from '../random.js';
 import {
-  Tensor, assertFinite, formatShape, sameShape, sizeOf, toLabels, type Labels, type Shape,
+  Tensor, assertFinite, formatShape, sameShape, sizeOf, type Shape,
 } from '../tensor.js';
 import type { Callback, EpochLogs, BatchLogs } from './callbacks.js';
 import { History } from './callbacks.js';
@@ -45,7 +45,7 @@ export interface FitOptions {
   seed?: number;
   /** Fraction of the samples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
-  validationData?: [Tensor | Float32Array, Labels];
+  validationData?: [Tensor | Float32Array, Targets];
   callbacks?: Callback[];
 }
 
@@ -60,8 +60,17 @@ interface Plan {
   /** act[i]: input of layer i (act[L] is the output); grad[i] the gradient at act[i] (0 if unused). */
   act: number[];
   grad: number[];
-  labels: number;
+  /** ws[i]: layer i's workspace (e.g. a dropout mask), 0 when it needs none. */
+  ws: number[];
+  /** Targets of the batch: (capacity,) i32 labels or (capacity, width) f32 values. */
+  targets: number;
   predicted: number;
+}
+
+/** Validated targets: `width` 32-bit values per sample (1 class label, or one value per output). */
+interface TargetSet {
+  data: Int32Array | Float32Array;
+  width: number;
 }
 
 /** Samples as a flat Float32Array plus their count, after shape and value checks. */
@@ -158,7 +167,7 @@ export class Sequential {
   }
 
   /** Trains with the compiled loss and optimizer; returns the per-epoch history. */
-  async fit(x: Tensor | Float32Array, y: Labels, options: FitOptions = {}): Promise<History> {
+  async fit(x: Tensor | Float32Array, y: Targets, options: FitOptions = {}): Promise<History> {
     this.assertLive();
     if (!this.compiled) throw new StateError('fit() called before compile(): call model.compile({ loss, optimizer }) first');
     const { loss, optimizer } = this.compiled;
@@ -167,13 +176,13 @@ export class Sequential {
     checkCount('epochs', epochs, 0);
     checkCount('batchSize', batchSize, 1);
     const all = this.samples(x, 'fit: x');
-    let labels = toLabels(y, all.count, this.classes());
+    let targets = this.targets(loss, y, all.count);
     let train: Samples = all;
-    let validation: { x: Samples; y: Int32Array } | null = null;
+    let validation: { x: Samples; y: TargetSet } | null = null;
     if (options.validationData) {
       const [vx, vy] = options.validationData;
       const vs = this.samples(vx, 'fit: validationData x');
-      validation = { x: vs, y: toLabels(vy, vs.count, this.classes()) };
+      validation = { x: vs, y: this.targets(loss, vy, vs.count) };
     } else if (options.validationSplit !== undefined) {
       const split = options.validationSplit;
       if (!(split > 0 && split < 1)) throw new ConfigError(`fit: validationSplit must be in (0, 1), got ${split}`);
@@ -182,8 +191,10 @@ export class Sequential {
       if (nVal < 1 || nTrain < 1) throw new InputError(`fit: validationSplit ${split} of ${all.count} samples leaves an empty part`);
       const d = sizeOf(this.inShape!);
       train = { data: all.data.subarray(0, nTrain * d), count: nTrain, what: null };
-      validation = { x: { data: all.data.subarray(nTrain * d), count: nVal, what: null }, y: labels.subarray(nTrain) };
-      labels = labels.subarray(0, nTrain);
+      const w = targets.width;
+      validation = { x: { data: all.data.subarray(nTrain * d), count: nVal, what: null },
+        y: { data: targets.data.subarray(nTrain * w), width: w } };
+      targets = { data: targets.data.subarray(0, nTrain * w), width: w };
     }
 
     const plan = this.ensurePlan(batchSize);
@@ -203,10 +214,10 @@ export class Sequential {
       for (let step = 0; step < steps; step++) {
         const begin = step * batchSize;
         const batch = Math.min(batchSize, train.count - begin);
-        this.gather(plan, train, labels, order, begin, batch);
+        this.gather(plan, train, targets, order, begin, batch);
         const value = this.trainStep(plan, batch, loss, optimizer, epoch, step);
         lossSum += value * (loss.reduction === 'mean' ? batch : 1);
-        correct += this.countCorrect(plan, batch);
+        correct += this.countCorrect(plan, batch, loss, targets.width);
         seen += batch;
         if (callbacks.length) {
           const logs: BatchLogs = { batch: step, size: batch, loss: lossSum / seen, accuracy: correct / seen };
@@ -230,13 +241,13 @@ export class Sequential {
   }
 
   /** Mean loss (with the compiled loss) and accuracy over all samples. */
-  evaluate(x: Tensor | Float32Array, y: Labels, options: { batchSize?: number } = {}): EvaluateResult {
+  evaluate(x: Tensor | Float32Array, y: Targets, options: { batchSize?: number } = {}): EvaluateResult {
     this.assertLive();
     if (!this.compiled) throw new StateError('evaluate() called before compile(): the model has no loss yet');
     const batchSize = options.batchSize ?? 256;
     checkCount('batchSize', batchSize, 1);
     const s = this.samples(x, 'evaluate: x', false);
-    return this.evaluateSamples(s, toLabels(y, s.count, this.classes()), batchSize, this.compiled.loss);
+    return this.evaluateSamples(s, this.targets(this.compiled.loss, y, s.count), batchSize, this.compiled.loss);
   }
 
   /** Outputs for all samples, in inference mode, as a tensor the caller owns. */
@@ -357,7 +368,7 @@ export class Sequential {
   private trainStep(plan: Plan, batch: number, loss: Loss, optimizer: Optimizer, epoch: number, step: number): number {
     const L = this.layers.length;
     this.runForward(plan, batch, true);
-    const value = loss.compute(this.rt, plan.act[L], plan.labels, plan.grad[L], batch, sizeOf(this.outputShape!));
+    const value = loss.compute(this.rt, plan.act[L], plan.targets, plan.grad[L], batch, sizeOf(this.outputShape!));
     if (!Number.isFinite(value)) {
       throw new NumericError(`loss is ${value} at epoch ${epoch + 1}, batch ${step + 1}; the step was not applied ` +
         '(lower the learning rate or check the inputs)');
@@ -372,7 +383,7 @@ export class Sequential {
     const shapes = this.shapes!;
     for (let i = 0; i < this.layers.length; i++) {
       this.layers[i].forward({
-        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], inShape: shapes[i], outShape: shapes[i + 1], training,
+        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], ws: plan.ws[i], inShape: shapes[i], outShape: shapes[i + 1], training,
       });
     }
   }
@@ -382,7 +393,7 @@ export class Sequential {
     const first = this.firstTrainable();
     for (let i = this.layers.length - 1; i >= first; i--) {
       this.layers[i].backward({
-        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], inShape: shapes[i], outShape: shapes[i + 1],
+        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], ws: plan.ws[i], inShape: shapes[i], outShape: shapes[i + 1],
         training: true, dy: plan.grad[i + 1], dx: i > first ? plan.grad[i] : 0,
       });
     }
@@ -396,16 +407,19 @@ export class Sequential {
 
   // ---- data movement ---------------------------------------------------------------------
 
-  /** Copies samples order[begin .. begin+batch) and their labels into the arena. */
-  private gather(plan: Plan, s: Samples, labels: Int32Array, order: Int32Array, begin: number, batch: number): void {
+  /** Copies samples order[begin .. begin+batch) and their targets into the arena. */
+  private gather(plan: Plan, s: Samples, targets: TargetSet, order: Int32Array, begin: number, batch: number): void {
     const d = sizeOf(this.inShape!);
-    const f32 = this.rt.heap.f32, i32 = this.rt.heap.i32;
-    const x0 = plan.act[0] >> 2, y0 = plan.labels >> 2;
+    const f32 = this.rt.heap.f32;
+    const x0 = plan.act[0] >> 2;
     for (let r = 0; r < batch; r++) {
       const idx = order[begin + r];
       f32.set(s.data.subarray(idx * d, idx * d + d), x0 + r * d);
-      i32[y0 + r] = labels[idx];
     }
+    const view = targets.data instanceof Int32Array ? this.rt.heap.i32 : f32;
+    const w = targets.width, t0 = plan.targets >> 2;
+    if (w === 1) for (let r = 0; r < batch; r++) view[t0 + r] = targets.data[order[begin + r]];
+    else for (let r = 0; r < batch; r++) view.set(targets.data.subarray(order[begin + r] * w, order[begin + r] * w + w), t0 + r * w);
   }
 
   /** Copies samples [begin, begin+batch) into the arena input, checking unchecked values for NaN / Infinity. */
@@ -418,29 +432,42 @@ export class Sequential {
     }
   }
 
-  private countCorrect(plan: Plan, batch: number): number {
-    const L = this.layers.length;
-    this.rt.kernels.argmax_f32_rows(plan.act[L], plan.predicted, batch, sizeOf(this.outputShape!));
-    const i32 = this.rt.heap.i32;
-    const p = plan.predicted >> 2, y = plan.labels >> 2;
+  /** Samples of the batch in the arena that the loss's accuracy rule counts as correct (NaN: no rule). */
+  private countCorrect(plan: Plan, batch: number, loss: Loss, width: number): number {
+    const cols = sizeOf(this.outputShape!);
+    const rule = loss.accuracyRule(cols);
+    if (!rule) return NaN;
+    const out = plan.act[this.layers.length];
     let correct = 0;
-    for (let r = 0; r < batch; r++) if (i32[p + r] === i32[y + r]) correct++;
+    if (rule.kind === 'argmax') {
+      this.rt.kernels.argmax_f32_rows(out, plan.predicted, batch, cols);
+      const i32 = this.rt.heap.i32;
+      const p = plan.predicted >> 2, y = plan.targets >> 2;
+      for (let r = 0; r < batch; r++) if (i32[p + r] === i32[y + r]) correct++;
+    } else {
+      // one output per sample against a 0/1 target
+      const f32 = this.rt.heap.f32;
+      const o = out >> 2, y = plan.targets >> 2;
+      for (let r = 0; r < batch; r++) if ((f32[o + r * cols] > rule.at) === (f32[y + r * width] > 0.5)) correct++;
+    }
     return correct;
   }
 
-  private evaluateSamples(s: Samples, labels: Int32Array, batchSize: number, loss: Loss): EvaluateResult {
+  private evaluateSamples(s: Samples, targets: TargetSet, batchSize: number, loss: Loss): EvaluateResult {
     const plan = this.ensurePlan(Math.min(batchSize, s.count));
     const L = this.layers.length;
-    const classes = sizeOf(this.outputShape!);
+    const cols = sizeOf(this.outputShape!);
+    const w = targets.width;
+    const view = targets.data instanceof Int32Array ? this.rt.heap.i32 : this.rt.heap.f32;
     let lossSum = 0, correct = 0;
     for (let begin = 0; begin < s.count; begin += plan.capacity) {
       const batch = Math.min(plan.capacity, s.count - begin);
       this.load(plan, s, begin, batch);
-      this.rt.heap.i32.set(labels.subarray(begin, begin + batch), plan.labels >> 2);
+      view.set(targets.data.subarray(begin * w, (begin + batch) * w), plan.targets >> 2);
       this.runForward(plan, batch, false);
-      const value = loss.compute(this.rt, plan.act[L], plan.labels, 0, batch, classes);
+      const value = loss.compute(this.rt, plan.act[L], plan.targets, 0, batch, cols);
       lossSum += value * (loss.reduction === 'mean' ? batch : 1);
-      correct += this.countCorrect(plan, batch);
+      correct += this.countCorrect(plan, batch, loss, w);
     }
     return { loss: lossSum / s.count, accuracy: correct / s.count };
   }
@@ -487,10 +514,15 @@ export class Sequential {
     this.shapes = shapes;
   }
 
-  private classes(): number {
+  /** Validates targets with the loss's rules against the model's output width. */
+  private targets(loss: Loss, y: Targets, count: number): TargetSet {
     const out = this.outputShape;
-    if (!out || out.length !== 1) throw new ShapeError(`labels need an output of shape [classes], the model gives ${out ? formatShape(out) : 'an unknown shape'}`);
-    return out[0];
+    if (!out || out.length !== 1) {
+      throw new ShapeError(`${loss} needs an output of shape [${loss.targetKind === 'class' ? 'classes' : 'outputs'}] per sample, ` +
+        `the model gives ${out ? formatShape(out) : 'an unknown shape'}`);
+    }
+    const data = loss.toTargets(y, count, out[0]);
+    return { data, width: data instanceof Int32Array ? 1 : out[0] };
   }
 
   private assertLive(): void {
@@ -526,9 +558,13 @@ export class Sequential {
     grad[L] = take(capacity * sizeOf(shapes[L]));
     const first = this.firstTrainable();
     for (let i = L - 1; i > first; i--) grad[i] = this.layers[i].aliasesInput ? grad[i + 1] : take(capacity * sizeOf(shapes[i]));
-    const labels = take(capacity);
+    const ws = this.layers.map((l, i) => {
+      const perSample = l.workspace(shapes[i]);
+      return perSample > 0 ? take(capacity * perSample) : 0;
+    });
+    const targets = take(capacity * Math.max(1, sizeOf(shapes[L])));
     const predicted = take(capacity);
-    return { capacity, block, act, grad, labels, predicted };
+    return { capacity, block, act, grad, ws, targets, predicted };
   }
 
   private releasePlan(): void {
