@@ -15,6 +15,16 @@ export { Optimizer } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Sequential, type CompileOptions, type FitOptions, type EvaluateResult } from './model/sequential.js';
 export { ParameterSet } from './model/parameter-set.js';
-export { History, ProgressBar, type Callback, type EpochLogs, type BatchLogs } from './model/callbacks.js';
+export {
+  History, ProgressBar, EarlyStopping, type Callback, type EpochLogs, type BatchLogs, type TrainInfo, type EarlyStoppingOptions,
+} from './model/callbacks.js';
 export { parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, scalePixels, type Mnist, type MnistSplit } from './data/mnist.js';
+export {
+  TensorDataset, Subset, DataLoader, randomSplit, toArrays, type Dataset, type Batch, type DataLoaderOptions,
+} from './data/dataset.js';
+export * as transforms from './data/transforms.js';
+export { toTensor } from './data/transforms.js';
+export {
+  accuracy, argmax, confusionMatrix, classificationReport, ConfusionMatrix, type ClassificationReport, type ClassScores,
+} from './metrics/classification.js';

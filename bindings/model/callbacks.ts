@@ -1,5 +1,16 @@
 // Keras-style training callbacks and the per-epoch history.
 
+import { ConfigError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+
+/** What callbacks see of the model: enough to save and restore its weights. */
+export interface CallbackModel {
+  stateDict(): Record<string, Tensor>;
+  loadStateDict(dict: Record<string, Tensor>): void;
+}
+
+export interface TrainInfo { epochs: number; steps: number; samples: number; model: CallbackModel }
+
 export interface BatchLogs { batch: number; size: number; loss: number; accuracy: number }
 
 export interface EpochLogs {
@@ -12,7 +23,7 @@ export interface EpochLogs {
 }
 
 export interface Callback {
-  onTrainBegin?(info: { epochs: number; steps: number; samples: number }): void | Promise<void>;
+  onTrainBegin?(info: TrainInfo): void | Promise<void>;
   onEpochBegin?(epoch: number): void | Promise<void>;
   /** Runs inside the hot loop: keep it cheap. */
   onBatchEnd?(batch: number, logs: BatchLogs): void;
@@ -64,7 +75,7 @@ export class ProgressBar implements Callback {
     this.intervalMs = options.intervalMs ?? 100;
   }
 
-  onTrainBegin(info: { epochs: number; steps: number }): void {
+  onTrainBegin(info: TrainInfo): void {
     this.steps = info.steps;
     this.epochs = info.epochs;
   }
@@ -89,5 +100,82 @@ export class ProgressBar implements Callback {
 
   onEpochEnd(): void {
     if (this.stream?.isTTY) this.stream.write('\r\x1b[2K');
+  }
+}
+
+export interface EarlyStoppingOptions {
+  /** The epoch log to watch: 'val_loss' (default), 'val_accuracy', 'loss', 'accuracy'. */
+  monitor?: keyof EpochLogs;
+  /** Epochs without improvement before stopping. */
+  patience?: number;
+  /** Smallest change that counts as an improvement. */
+  minDelta?: number;
+  /** 'min' for losses, 'max' for accuracies; 'auto' picks by the name. */
+  mode?: 'auto' | 'min' | 'max';
+  /** When training ends, put back the weights of the best epoch. */
+  restoreBestWeights?: boolean;
+}
+
+/** Stops training when the monitored value stops improving (Keras's EarlyStopping). */
+export class EarlyStopping implements Callback {
+  readonly monitor: keyof EpochLogs;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly mode: 'min' | 'max';
+  readonly restoreBestWeights: boolean;
+  /** Epoch (0-based) with the best value, and that value. */
+  bestEpoch = -1;
+  best = NaN;
+  /** Epoch after which training stopped, or -1 if it ran to the end. */
+  stoppedEpoch = -1;
+  private wait = 0;
+  private model: CallbackModel | null = null;
+  private bestWeights: Record<string, Tensor> | null = null;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    this.monitor = options.monitor ?? 'val_loss';
+    this.patience = options.patience ?? 0;
+    this.minDelta = Math.abs(options.minDelta ?? 0);
+    const mode = options.mode ?? 'auto';
+    if (!['auto', 'min', 'max'].includes(mode)) throw new ConfigError(`EarlyStopping: mode must be 'auto', 'min' or 'max', got '${mode}'`);
+    this.mode = mode === 'auto' ? (String(this.monitor).includes('acc') ? 'max' : 'min') : mode;
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new ConfigError(`EarlyStopping: patience must be an integer >= 0, got ${this.patience}`);
+    if (!Number.isFinite(this.minDelta)) throw new ConfigError(`EarlyStopping: minDelta must be finite, got ${options.minDelta}`);
+    this.restoreBestWeights = options.restoreBestWeights ?? false;
+  }
+
+  onTrainBegin(info: TrainInfo): void {
+    this.model = info.model;
+    this.wait = 0;
+    this.bestEpoch = this.stoppedEpoch = -1;
+    this.best = NaN;
+    this.bestWeights = null;
+  }
+
+  onEpochEnd(epoch: number, logs: EpochLogs): boolean {
+    const value = logs[this.monitor];
+    if (value === undefined || Number.isNaN(value)) {
+      throw new ConfigError(`EarlyStopping: the epoch logs have no '${String(this.monitor)}'` +
+        (String(this.monitor).startsWith('val_') ? ' (give fit a validationSplit or validationData)' : ''));
+    }
+    const improved = this.bestEpoch < 0 ||
+      (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta);
+    if (improved) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBestWeights) this.bestWeights = this.model!.stateDict();
+      return true;
+    }
+    this.wait++;
+    if (this.wait > this.patience) {
+      this.stoppedEpoch = epoch;
+      return false;
+    }
+    return true;
+  }
+
+  onTrainEnd(): void {
+    if (this.restoreBestWeights && this.bestWeights) this.model!.loadStateDict(this.bestWeights);
   }
 }

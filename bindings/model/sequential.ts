@@ -204,7 +204,7 @@ export class Sequential {
     const callbacks = options.callbacks ?? [];
     const history = new History();
     const steps = Math.ceil(train.count / batchSize);
-    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, steps, samples: train.count });
+    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, steps, samples: train.count, model: this });
     this.train(true);
     for (let epoch = 0; epoch < epochs; epoch++) {
       if (options.shuffle ?? true) gen.permutation(train.count, order);
