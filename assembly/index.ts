@@ -12,4 +12,4 @@ export {
   softmax_f32_fwd, softmax_f32_bwd, log_softmax_f32_fwd, log_softmax_f32_bwd,
   nll_f32_fwd_bwd, cross_entropy_f32_fwd_bwd,
 } from "./softmax";
-export { sgd_f32_step } from "./optim";
+export { sgd_f32_step, adam_f32_step, rmsprop_f32_step } from "./optim";

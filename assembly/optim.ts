@@ -40,3 +40,139 @@ export function sgd_f32_step(param: usize, grad: usize, buf: usize, n: i32,
     store<f32>(param + o, p - lr * g);
   }
 }
+
+/**
+ * torch.optim.Adam and torch.optim.AdamW (PyTorch 1.13: torch/optim/adam.py _single_tensor_adam,
+ * torch/optim/adamw.py _single_tensor_adamw), one step over n parameters.
+ * param, grad, m (exp_avg), v (exp_avg_sq): (n,) f32.
+ * vmax (max_exp_avg_sq): (n,) f32 with amsgrad, else 0 (then never touched).
+ * The scalars are f64, as the Python floats torch starts from: the coefficients torch derives
+ * from them in double precision (1 - beta1, 1 - beta2, 1 - lr * weight_decay) are formed here in
+ * f64 and rounded to f32 once, as torch does when it hands them to its f32 kernels.
+ * step_size = lr / (1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t) come from the caller, in f64.
+ *   Adam  (decoupled = 0): g = grad + weight_decay * param
+ *   AdamW (decoupled = 1): param *= 1 - lr * weight_decay;  g = grad
+ *   m = beta1 * m + (1 - beta1) * g
+ *   v = beta2 * v + (1 - beta2) * g * g
+ *   vmax = max(vmax, v)                                   (amsgrad)
+ *   denom = sqrt(amsgrad ? vmax : v) / bc2_sqrt + eps
+ *   param -= step_size * (m / denom)
+ */
+export function adam_f32_step(param: usize, grad: usize, m: usize, v: usize, vmax: usize, n: i32,
+  lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, step_size: f64, bc2_sqrt: f64,
+  decoupled: i32): void {
+  const b1 = <f32>beta1, c1 = <f32>(1 - beta1), b2 = <f32>beta2, c2 = <f32>(1 - beta2);
+  const e = <f32>eps, wd = <f32>weight_decay, decay = <f32>(1 - lr * weight_decay);
+  const s = <f32>step_size, bc = <f32>bc2_sqrt;
+  const l2 = !decoupled && weight_decay != 0;     // Adam: L2 penalty added to the gradient
+  const shrink = decoupled && weight_decay != 0;  // AdamW: decoupled decay of the weights
+  const amsgrad = vmax != 0;
+  const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(c1), vb2 = f32x4.splat(b2), vc2 = f32x4.splat(c2);
+  const ve = f32x4.splat(e), vwd = f32x4.splat(wd), vdecay = f32x4.splat(decay);
+  const vs = f32x4.splat(s), vbc = f32x4.splat(bc);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    let p = v128.load(param + o);
+    let g = v128.load(grad + o);
+    if (l2) g = f32x4.add(g, f32x4.mul(vwd, p));
+    if (shrink) p = f32x4.mul(p, vdecay);
+    const mt = f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(vc1, g));
+    let vt = f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(vc2, f32x4.mul(g, g)));
+    v128.store(m + o, mt);
+    v128.store(v + o, vt);
+    if (amsgrad) {
+      vt = f32x4.max(v128.load(vmax + o), vt);
+      v128.store(vmax + o, vt);
+    }
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vt), vbc), ve);
+    v128.store(param + o, f32x4.sub(p, f32x4.mul(vs, f32x4.div(mt, denom))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    let p = load<f32>(param + o);
+    let g = load<f32>(grad + o);
+    if (l2) g += wd * p;
+    if (shrink) p *= decay;
+    const mt: f32 = load<f32>(m + o) * b1 + c1 * g;
+    let vt: f32 = load<f32>(v + o) * b2 + c2 * (g * g);
+    store<f32>(m + o, mt);
+    store<f32>(v + o, vt);
+    if (amsgrad) {
+      vt = max<f32>(load<f32>(vmax + o), vt);
+      store<f32>(vmax + o, vt);
+    }
+    const denom: f32 = Mathf.sqrt(vt) / bc + e;
+    store<f32>(param + o, p - s * (mt / denom));
+  }
+}
+
+/**
+ * torch.optim.RMSprop (PyTorch 1.13: torch/optim/rmsprop.py _single_tensor_rmsprop), one step
+ * over n parameters.
+ * param, grad, sq (square_avg): (n,) f32.
+ * ga (grad_avg): (n,) f32 when centered, else 0 (then never touched).
+ * buf (momentum_buffer, zero-initialised): (n,) f32 when momentum > 0, else 0 (never touched).
+ * Scalars are f64 as in adam_f32_step (1 - alpha is formed in f64, then rounded to f32).
+ *   g = grad + weight_decay * param
+ *   sq = alpha * sq + (1 - alpha) * g * g
+ *   centered: ga = alpha * ga + (1 - alpha) * g;  avg = sqrt(sq - ga * ga) + eps
+ *   else:     avg = sqrt(sq) + eps
+ *   momentum > 0: buf = momentum * buf + g / avg;  param -= lr * buf
+ *   else:         param -= lr * (g / avg)
+ */
+export function rmsprop_f32_step(param: usize, grad: usize, sq: usize, ga: usize, buf: usize, n: i32,
+  lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64): void {
+  const a = <f32>alpha, c = <f32>(1 - alpha), e = <f32>eps, wd = <f32>weight_decay;
+  const l = <f32>lr, mom = <f32>momentum;
+  const centered = ga != 0, useMomentum = momentum > 0, l2 = weight_decay != 0;
+  const va = f32x4.splat(a), vc = f32x4.splat(c), ve = f32x4.splat(e), vwd = f32x4.splat(wd);
+  const vl = f32x4.splat(l), vmom = f32x4.splat(mom);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(param + o);
+    let g = v128.load(grad + o);
+    if (l2) g = f32x4.add(g, f32x4.mul(vwd, p));
+    const st = f32x4.add(f32x4.mul(v128.load(sq + o), va), f32x4.mul(vc, f32x4.mul(g, g)));
+    v128.store(sq + o, st);
+    let avg: v128;
+    if (centered) {
+      const gt = f32x4.add(f32x4.mul(v128.load(ga + o), va), f32x4.mul(vc, g));
+      v128.store(ga + o, gt);
+      avg = f32x4.sqrt(f32x4.sub(st, f32x4.mul(gt, gt)));
+    } else {
+      avg = f32x4.sqrt(st);
+    }
+    avg = f32x4.add(avg, ve);
+    let step = f32x4.div(g, avg);
+    if (useMomentum) {
+      step = f32x4.add(f32x4.mul(v128.load(buf + o), vmom), step);
+      v128.store(buf + o, step);
+    }
+    v128.store(param + o, f32x4.sub(p, f32x4.mul(vl, step)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(param + o);
+    let g = load<f32>(grad + o);
+    if (l2) g += wd * p;
+    const st: f32 = load<f32>(sq + o) * a + c * (g * g);
+    store<f32>(sq + o, st);
+    let avg: f32;
+    if (centered) {
+      const gt: f32 = load<f32>(ga + o) * a + c * g;
+      store<f32>(ga + o, gt);
+      avg = Mathf.sqrt(st - gt * gt);
+    } else {
+      avg = Mathf.sqrt(st);
+    }
+    avg += e;
+    let step: f32 = g / avg;
+    if (useMomentum) {
+      step = load<f32>(buf + o) * mom + step;
+      store<f32>(buf + o, step);
+    }
+    store<f32>(param + o, p - l * step);
+  }
+}

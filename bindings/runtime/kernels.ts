@@ -31,4 +31,11 @@ export interface Kernels {
 
   sgd_f32_step(param: number, grad: number, buf: number, n: number, lr: number, momentum: number,
     dampening: number, weightDecay: number, nesterov: number, first: number): void;
+  /** Adam / AdamW step; vmax = 0 unless amsgrad; stepSize = lr / (1 - beta1^t), bc2Sqrt = sqrt(1 - beta2^t). */
+  adam_f32_step(param: number, grad: number, m: number, v: number, vmax: number, n: number, lr: number,
+    beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number,
+    decoupled: number): void;
+  /** RMSprop step; ga = 0 unless centered, buf = 0 unless momentum > 0. */
+  rmsprop_f32_step(param: number, grad: number, sq: number, ga: number, buf: number, n: number, lr: number,
+    alpha: number, eps: number, weightDecay: number, momentum: number): void;
 }
