@@ -12,4 +12,5 @@ export {
   softmax_f32_fwd, softmax_f32_bwd, log_softmax_f32_fwd, log_softmax_f32_bwd,
   nll_f32_fwd_bwd, cross_entropy_f32_fwd_bwd,
 } from "./softmax";
+export { mse_f32_fwd_bwd, l1_f32_fwd_bwd, bce_f32_fwd_bwd, bce_with_logits_f32_fwd_bwd } from "./losses";
 export { sgd_f32_step, adam_f32_step, rmsprop_f32_step } from "./optim";

@@ -77,22 +77,36 @@ export function nll_f32_fwd_bwd(logp: usize, labels: usize, dlogp: usize, rows: 
 }
 
 /**
- * Cross-entropy on logits, fused log-softmax + NLL (PyTorch's `cross_entropy`).
- * logits: (rows, cols) f32, labels: (rows,) i32. Returns the loss (scaled by `scale`);
- * if dlogits != 0 writes dlogits = (softmax(logits) - onehot(label)) * scale.
+ * Cross-entropy on logits, fused log-softmax + NLL (PyTorch's `cross_entropy`), with PyTorch's
+ * label smoothing eps in [0, 1] (1.13, aten/src/ATen/native/LossNLL.cpp,
+ * cross_entropy_loss_label_smoothing: (1 - eps) * nll + eps / C * sum_c(-logp), without class
+ * weights or ignore_index). logits: (rows, cols) f32, labels: (rows,) i32 in [0, cols).
+ * Returns scale * sum_r [(1 - eps) * (lse_r - x[r, y_r]) + eps / C * sum_c (lse_r - x[r, c])];
+ * if dlogits != 0 writes dlogits: (rows, cols) = (softmax - (1 - eps) * onehot - eps / C) * scale.
+ * eps = 0 takes exactly the unsmoothed arithmetic (same bits as without the option).
  */
-export function cross_entropy_f32_fwd_bwd(logits: usize, labels: usize, dlogits: usize, rows: i32, cols: i32, scale: f32): f32 {
+export function cross_entropy_f32_fwd_bwd(logits: usize, labels: usize, dlogits: usize, rows: i32, cols: i32, scale: f32, label_smoothing: f32): f32 {
   let total: f64 = 0;
+  const eps = label_smoothing;
+  const off: f32 = eps / <f32>cols;      // target mass of every class
+  const on: f32 = (1 - eps) + off;       // ... plus the rest for the labelled class
   for (let r = 0; r < rows; r++) {
     const xr = logits + (<usize>r * <usize>cols << 2);
     const label = load<i32>(labels + (<usize>r << 2));
     const lse = row_logsumexp(xr, cols);
-    total += <f64>(lse - load<f32>(xr + (<usize>label << 2)));
+    const nll = <f64>(lse - load<f32>(xr + (<usize>label << 2)));
+    if (eps != 0) {
+      let smooth: f64 = 0; // sum_c -logp[c]
+      for (let c = 0; c < cols; c++) smooth += <f64>(lse - load<f32>(xr + (<usize>c << 2)));
+      total += (1 - <f64>eps) * nll + <f64>eps / <f64>cols * smooth;
+    } else {
+      total += nll;
+    }
     if (dlogits) {
       const dr = dlogits + (<usize>r * <usize>cols << 2);
       for (let c = 0; c < cols; c++) {
         const p = Mathf.exp(load<f32>(xr + (<usize>c << 2)) - lse);
-        store<f32>(dr + (<usize>c << 2), (c == label ? p - 1 : p) * scale);
+        store<f32>(dr + (<usize>c << 2), (c == label ? p - on : p - off) * scale);
       }
     }
   }

@@ -128,10 +128,30 @@ export class NLLLoss extends Loss {
   }
 }
 
+export interface CrossEntropyLossOptions extends LossOptions {
+  /** PyTorch's label_smoothing in [0, 1]: the target mixes (1 - eps) one-hot with eps / classes everywhere. */
+  labelSmoothing?: number;
+}
+
 /** Cross-entropy on raw logits (log-softmax and NLL fused), as torch.nn.CrossEntropyLoss. */
 export class CrossEntropyLoss extends Loss {
-  override toString(): string { return `CrossEntropyLoss(reduction='${this.reduction}')`; }
+  readonly labelSmoothing: number;
+
+  constructor(options: CrossEntropyLossOptions = {}) {
+    const labelSmoothing = options.labelSmoothing ?? 0;
+    if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+      throw new ConfigError(`CrossEntropyLoss: labelSmoothing must be in [0, 1], got ${String(labelSmoothing)}`);
+    }
+    super(options);
+    this.labelSmoothing = labelSmoothing;
+  }
+
+  override toString(): string {
+    const smoothing = this.labelSmoothing !== 0 ? `, label_smoothing=${this.labelSmoothing}` : '';
+    return `CrossEntropyLoss(reduction='${this.reduction}'${smoothing})`;
+  }
+
   override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number {
-    return rt.kernels.cross_entropy_f32_fwd_bwd(out, target, dOut, rows, cols, this.scale(rows));
+    return rt.kernels.cross_entropy_f32_fwd_bwd(out, target, dOut, rows, cols, this.scale(rows), this.labelSmoothing);
   }
 }

@@ -27,7 +27,15 @@ export interface Kernels {
   log_softmax_f32_fwd(x: number, y: number, rows: number, cols: number): void;
   log_softmax_f32_bwd(y: number, dy: number, dx: number, rows: number, cols: number): void;
   nll_f32_fwd_bwd(logp: number, labels: number, dlogp: number, rows: number, cols: number, scale: number): number;
-  cross_entropy_f32_fwd_bwd(logits: number, labels: number, dlogits: number, rows: number, cols: number, scale: number): number;
+  /** labelSmoothing in [0, 1] (PyTorch's label_smoothing; 0 = plain cross-entropy). */
+  cross_entropy_f32_fwd_bwd(logits: number, labels: number, dlogits: number, rows: number, cols: number, scale: number,
+    labelSmoothing: number): number;
+  /** Dense-target losses: out, target, dout (n,) f32; scale 1/n ('mean') or 1 ('sum'); dout 0 = loss only. */
+  mse_f32_fwd_bwd(out: number, target: number, dout: number, n: number, scale: number): number;
+  l1_f32_fwd_bwd(out: number, target: number, dout: number, n: number, scale: number): number;
+  bce_f32_fwd_bwd(out: number, target: number, dout: number, n: number, scale: number): number;
+  /** x, target, dout: (n / cols, cols) f32; posWeight: (cols,) f32 or 0 for none. */
+  bce_with_logits_f32_fwd_bwd(x: number, target: number, posWeight: number, dout: number, n: number, cols: number, scale: number): number;
 
   sgd_f32_step(param: number, grad: number, buf: number, n: number, lr: number, momentum: number,
     dampening: number, weightDecay: number, nesterov: number, first: number): void;

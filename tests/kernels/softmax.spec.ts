@@ -409,7 +409,7 @@ function checkCrossEntropy(rows: i32, cols: i32, scale: f32, huge: bool, withGra
   const lowCopy = allocBytes(lowBytes);
   if (withGrad) fillValue(dx, n, NaN);
   saveLowMemory(lowCopy, lowBytes);
-  const loss = cross_entropy_f32_fwd_bwd(x, labels, dx, rows, cols, scale);
+  const loss = cross_entropy_f32_fwd_bwd(x, labels, dx, rows, cols, scale, 0);
   const lowChanged = lowMemoryChanges(lowCopy, lowBytes);
   expect<bool>(isFinite<f32>(loss)).toBe(true, name + ": loss finite");
   expectScalar(name + " loss vs f64 reference", <f64>loss, wantLoss, lossTol);
@@ -471,12 +471,12 @@ describe("cross_entropy_f32_fwd_bwd", () => {
     const dx = allocF32(2);
     setF32(x, 0, 1000); setF32(x, 1, -1000);
     store<i32>(labels, 1);
-    const loss = cross_entropy_f32_fwd_bwd(x, labels, dx, 1, 2, 1);
+    const loss = cross_entropy_f32_fwd_bwd(x, labels, dx, 1, 2, 1, 0);
     expect<f64>(<f64>loss).toBe(2000.0, "loss");
     expect<f64>(<f64>getF32(dx, 0)).toBe(1.0, "dlogits[0]");
     expect<f64>(<f64>getF32(dx, 1)).toBe(-1.0, "dlogits[1]");
     store<i32>(labels, 0);
-    const loss0 = cross_entropy_f32_fwd_bwd(x, labels, dx, 1, 2, 1);
+    const loss0 = cross_entropy_f32_fwd_bwd(x, labels, dx, 1, 2, 1, 0);
     expect<f64>(<f64>loss0).toBe(0.0, "loss for the right class");
     expect<f64>(<f64>getF32(dx, 0)).toBe(0.0, "dlogits[0] for the right class");
     checkGuardsAndFree("cross_entropy hand-checked");
