@@ -16,6 +16,12 @@ export { DenseLoss, MSELoss, L1Loss } from './losses/regression.js';
 export { BCELoss, BCEWithLogitsLoss, type BCEWithLogitsLossOptions } from './losses/binary.js';
 export { Optimizer } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
+export { Adam, AdamW, AdamBase, type AdamOptions } from './optim/adam.js';
+export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
+export {
+  LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau,
+  type StepLROptions, type ExponentialLROptions, type CosineAnnealingLROptions, type ReduceLROnPlateauOptions,
+} from './optim/schedulers.js';
 export { Sequential, type CompileOptions, type FitOptions, type EvaluateResult } from './model/sequential.js';
 export { ParameterSet } from './model/parameter-set.js';
 export {

@@ -38,10 +38,38 @@ export abstract class Optimizer {
   }
 
   protected abstract update(): void;
+
+  /** A zero-filled buffer of params.size floats laid out like the parameter slab (optimizer state). */
+  protected allocState(what: string): number {
+    const p = this.params;
+    const ptr = p.rt.heap.alloc(p.size * 4, `${what} (optimizer state)`);
+    p.rt.kernels.fill_f32(ptr, p.size, 0);
+    return ptr;
+  }
+
+  /** A copy of a state buffer from allocState (params.size floats, slab layout). */
+  protected copyState(ptr: number): Float32Array {
+    return this.params.rt.heap.f32.slice(ptr >> 2, (ptr >> 2) + this.params.size);
+  }
 }
 
 export function checkHyper(owner: string, name: string, value: number, ok: (v: number) => boolean, range: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
     throw new ConfigError(`${owner}: ${name} must be ${range}, got ${value}`);
   }
+}
+
+/** Rejects options objects that are not plain objects and option names `owner` does not know. */
+export function checkOptions(owner: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError(`${owner}: options must be an object, got ${String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new ConfigError(`${owner}: unknown option '${key}' (options: ${known.join(', ')})`);
+  }
+}
+
+export function checkFlag(owner: string, name: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw new ConfigError(`${owner}: ${name} must be true or false, got ${String(value)}`);
 }
