@@ -12,5 +12,9 @@ export {
   softmax_f32_fwd, softmax_f32_bwd, log_softmax_f32_fwd, log_softmax_f32_bwd,
   nll_f32_fwd_bwd, cross_entropy_f32_fwd_bwd,
 } from "./softmax";
+export {
+  sigmoid_f32_fwd, sigmoid_f32_bwd, tanh_f32_fwd, tanh_f32_bwd, leaky_relu_f32_fwd, leaky_relu_f32_bwd,
+  gelu_f32_fwd, gelu_f32_bwd, dropout_f32_fwd, dropout_f32_bwd,
+} from "./activations";
 export { mse_f32_fwd_bwd, l1_f32_fwd_bwd, bce_f32_fwd_bwd, bce_with_logits_f32_fwd_bwd } from "./losses";
 export { sgd_f32_step, adam_f32_step, rmsprop_f32_step } from "./optim";

@@ -10,6 +10,8 @@ export { Layer } from './layers/layer.js';
 export { Parameter } from './layers/parameter.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { ReLU, Softmax, LogSoftmax, Flatten } from './layers/activations.js';
+export { Sigmoid, Tanh, LeakyReLU, GELU, type GELUOptions } from './layers/activations.js';
+export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Loss, NLLLoss, CrossEntropyLoss, type Reduction } from './losses/loss.js';
 export { type CrossEntropyLossOptions, type LossOptions, type TargetKind, type AccuracyRule, type Targets } from './losses/loss.js';
 export { DenseLoss, MSELoss, L1Loss } from './losses/regression.js';

@@ -37,6 +37,20 @@ export interface Kernels {
   /** x, target, dout: (n / cols, cols) f32; posWeight: (cols,) f32 or 0 for none. */
   bce_with_logits_f32_fwd_bwd(x: number, target: number, posWeight: number, dout: number, n: number, cols: number, scale: number): number;
 
+  /** Pointwise activations (assembly/activations.ts): x, y, dy, dx (n,) f32; y may alias x, dx may alias dy. */
+  sigmoid_f32_fwd(x: number, y: number, n: number): void;
+  sigmoid_f32_bwd(y: number, dy: number, dx: number, n: number): void;
+  tanh_f32_fwd(x: number, y: number, n: number): void;
+  tanh_f32_bwd(y: number, dy: number, dx: number, n: number): void;
+  leaky_relu_f32_fwd(x: number, y: number, n: number, slope: number): void;
+  leaky_relu_f32_bwd(x: number, dy: number, dx: number, n: number, slope: number): void;
+  /** approximate: 0 exact (erf), 1 tanh. */
+  gelu_f32_fwd(x: number, y: number, n: number, approximate: number): void;
+  gelu_f32_bwd(x: number, dy: number, dx: number, n: number, approximate: number): void;
+  /** mask (n,) f32 <- 0 or 1 / (1 - p), drawn from xoshiro128** seeded by seed (u32) as Generator(seed); y = x * mask. */
+  dropout_f32_fwd(x: number, y: number, mask: number, n: number, p: number, seed: number): void;
+  dropout_f32_bwd(dy: number, mask: number, dx: number, n: number): void;
+
   sgd_f32_step(param: number, grad: number, buf: number, n: number, lr: number, momentum: number,
     dampening: number, weightDecay: number, nesterov: number, first: number): void;
   /** Adam / AdamW step; vmax = 0 unless amsgrad; stepSize = lr / (1 - beta1^t), bc2Sqrt = sqrt(1 - beta2^t). */

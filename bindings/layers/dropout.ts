@@ -1,0 +1,58 @@
+import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { ConfigError, StateError } from '../errors.js';
+import { Generator, defaultGenerator } from '../random.js';
+import { sizeOf, type Shape } from '../tensor.js';
+import { pyFloat } from './activations.js';
+
+export interface DropoutOptions {
+  /** Draws the per-step mask seeds; the default generator (see manualSeed) otherwise. */
+  generator?: Generator;
+}
+
+/**
+ * torch.nn.Dropout: in training mode each element is zeroed with probability p and the others are
+ * scaled by 1 / (1 - p) (inverted dropout); in eval mode it is the identity.
+ *
+ * Each training forward draws one 32-bit seed from the generator; the kernel expands it with
+ * xoshiro128** into the mask, kept in the layer's arena workspace for backward (dx = dy * mask).
+ * So one seed (manualSeed, or the generator option) fixes every mask, on every runtime.
+ */
+export class Dropout extends Layer {
+  private readonly generator: Generator;
+  /** Whether the last forward applied a mask (training mode and p > 0); backward follows it. */
+  private masked = false;
+
+  constructor(readonly p: number = 0.5, options: DropoutOptions = {}) {
+    super();
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) {
+      throw new ConfigError(`Dropout: p must be a number in [0, 1), got ${String(p)}` +
+        (p === 1 ? ' (p = 1 would drop every element)' : ''));
+    }
+    if (options.generator !== undefined && !(options.generator instanceof Generator)) {
+      throw new ConfigError(`Dropout: generator must be a Generator, got ${String(options.generator)}`);
+    }
+    this.generator = options.generator ?? defaultGenerator;
+  }
+
+  override toString(): string { return `Dropout(p=${pyFloat(this.p)}, inplace=False)`; }
+  override outputShape(inShape: Shape): Shape { return inShape; }
+
+  /** One mask value per element of the sample; none when p = 0 (always the identity). */
+  override workspace(inShape: Shape): number { return this.p > 0 ? sizeOf(inShape) : 0; }
+
+  override forward({ rt, batch, x, y, ws, inShape, training }: ForwardArgs): void {
+    const n = batch * sizeOf(inShape);
+    const mask = training && this.p > 0;
+    if (mask && !ws) throw new StateError(`${this}: no workspace for the mask (plan workspace(inShape) floats per sample)`);
+    this.masked = mask;
+    if (mask) rt.kernels.dropout_f32_fwd(x, y, ws, n, this.p, this.generator.nextUint32());
+    else if (x !== y) rt.kernels.copy_f32(y, x, n);
+  }
+
+  override backward({ rt, batch, ws, dy, dx, inShape }: BackwardArgs): void {
+    if (!dx) return;
+    const n = batch * sizeOf(inShape);
+    if (this.masked) rt.kernels.dropout_f32_bwd(dy, ws, dx, n);
+    else if (dx !== dy) rt.kernels.copy_f32(dx, dy, n);
+  }
+}
