@@ -1,21 +1,28 @@
 // The main job: the course MLP (784-64-32-32-10, ReLU, LogSoftmax + NLLLoss, SGD) on real MNIST.
 //
-//   npm run mnist                      10 epochs, SGD lr 0.01, batch 32
-//   npm run mnist -- --epochs 3 --json last line: one JSON object with the results
+//   npm run mnist                                   10 epochs, SGD lr 0.01, batch 32
+//   npm run mnist -- --optimizer adam --lr 0.001 --epochs 5
+//   npm run mnist -- --validation-split 0.1 --plots charts/
+//   npm run mnist -- --epochs 3 --json              last line: one JSON object with the results
 
 import { parseArgs } from 'node:util';
 import {
-  init, manualSeed, loadMnist, scalePixels, Sequential, Linear, ReLU, LogSoftmax, NLLLoss, SGD,
-  ProgressBar, SimdnetError, type Tier,
+  init, manualSeed, loadMnist, scalePixels, NLLLoss, ProgressBar, SimdnetError, argmax, classificationReport,
+  confusionMatrix, type Tier,
 } from '../bindings/index.js';
+import { OPTIMIZERS, courseMlp, makeOptimizer, type OptimizerName } from './lib/common.js';
 
-const USAGE = `usage: npm run mnist -- [--epochs N] [--lr X] [--batch-size N] [--seed N] [--train-limit N] [--tier simd|relaxed|auto] [--json]`;
+const USAGE = `usage: npm run mnist -- [--epochs N] [--lr X] [--batch-size N] [--optimizer ${OPTIMIZERS.join('|')}] ` +
+  `[--validation-split F] [--plots DIR] [--seed N] [--train-limit N] [--tier simd|relaxed|auto] [--json]`;
 
 function options() {
   const { values } = parseArgs({
     options: {
       epochs: { type: 'string', default: '10' },
-      lr: { type: 'string', default: '0.01' },
+      lr: { type: 'string' },
+      optimizer: { type: 'string', default: 'sgd' },
+      'validation-split': { type: 'string' },
+      plots: { type: 'string' },
       'batch-size': { type: 'string', default: '32' },
       seed: { type: 'string', default: '0' },
       'train-limit': { type: 'string' },
@@ -32,9 +39,15 @@ function options() {
     }
     return n;
   };
+  const optimizer = values.optimizer as OptimizerName;
+  if (!OPTIMIZERS.includes(optimizer)) throw new Error(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${optimizer}'\n${USAGE}`);
   return {
     epochs: num('epochs', values.epochs, true),
-    lr: num('lr', values.lr, false),
+    // the usual starting points: 0.01 for SGD, 0.001 for the adaptive methods
+    lr: values.lr === undefined ? (optimizer === 'sgd' || optimizer === 'momentum' ? 0.01 : 0.001) : num('lr', values.lr, false),
+    optimizer,
+    validationSplit: values['validation-split'] === undefined ? undefined : num('validation-split', values['validation-split'], false),
+    plots: values.plots,
     batchSize: num('batch-size', values['batch-size'], true),
     seed: num('seed', values.seed, true),
     trainLimit: values['train-limit'] === undefined ? undefined : num('train-limit', values['train-limit'], true),
@@ -51,31 +64,29 @@ async function main(): Promise<void> {
   const xTest = scalePixels(mnist.test.images);
   const log = opts.json ? () => {} : (s: string) => console.log(s);
 
-  manualSeed(opts.seed);
-  const model = new Sequential([
-    new Linear(784, 64), new ReLU(),
-    new Linear(64, 32), new ReLU(),
-    new Linear(32, 32), new ReLU(),
-    new Linear(32, 10), new LogSoftmax(1),
-  ]);
-  model.compile({ loss: new NLLLoss(), optimizer: new SGD(model, { lr: opts.lr }) });
+  const model = courseMlp(opts.seed);
+  model.compile({ loss: new NLLLoss(), optimizer: makeOptimizer(opts.optimizer, model, opts.lr) });
   log(model.summary());
   log(`MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; ` +
-    `SGD lr ${opts.lr}, batch ${opts.batchSize}, seed ${opts.seed}, wasm tier '${rt.tier}'`);
+    `${opts.optimizer} lr ${opts.lr}, batch ${opts.batchSize}, seed ${opts.seed}` +
+    `${opts.validationSplit ? `, validation split ${opts.validationSplit}` : ''}, wasm tier '${rt.tier}'`);
 
-  const testAccuracy: number[] = [];
+  const testAccuracy: number[] = [], testLoss: number[] = [];
   const history = await model.fit(xTrain, mnist.train.labels, {
     epochs: opts.epochs,
     batchSize: opts.batchSize,
     seed: opts.seed,
+    validationSplit: opts.validationSplit,
     callbacks: [
       new ProgressBar(),
       {
         onEpochEnd(epoch, logs) {
           const test = model.evaluate(xTest, mnist.test.labels);
           testAccuracy.push(test.accuracy);
+          testLoss.push(test.loss);
+          const val = logs.val_loss === undefined ? '' : `  val loss ${logs.val_loss.toFixed(4)}  val acc ${(logs.val_accuracy! * 100).toFixed(2)}%`;
           log(`epoch ${String(epoch + 1).padStart(2)}/${opts.epochs}  train loss ${logs.loss.toFixed(4)}  ` +
-            `train acc ${(logs.accuracy * 100).toFixed(2)}%  test acc ${(test.accuracy * 100).toFixed(2)}%  ` +
+            `train acc ${(logs.accuracy * 100).toFixed(2)}%${val}  test acc ${(test.accuracy * 100).toFixed(2)}%  ` +
             `(${logs.seconds.toFixed(2)} s)`);
         },
       },
@@ -83,6 +94,18 @@ async function main(): Promise<void> {
   });
   const final = testAccuracy[testAccuracy.length - 1] ?? model.evaluate(xTest, mnist.test.labels).accuracy;
   log(`final test accuracy: ${(final * 100).toFixed(2)}%`);
+  const predicted = argmax(model.predict(xTest));
+  const report = classificationReport(mnist.test.labels, predicted, { classes: 10 });
+  log('\n' + report.toString());
+  if (opts.plots) {
+    const { trainingCurves, confusionMatrixHeatmap, writeSvg } = await import('./lib/plots.js');
+    const { join } = await import('node:path');
+    const curves = await trainingCurves(history, { title: `Course MLP, ${opts.optimizer} lr ${opts.lr}`, test: { loss: testLoss, accuracy: testAccuracy } });
+    const files = { 'mnist-loss.svg': curves.loss, 'mnist-accuracy.svg': curves.accuracy,
+      'mnist-confusion.svg': await confusionMatrixHeatmap(confusionMatrix(mnist.test.labels, predicted, { classes: 10 }).toArray(), { title: 'MNIST test confusion matrix' }) };
+    for (const [name, svg] of Object.entries(files)) if (svg !== undefined) await writeSvg(join(opts.plots, name), svg);
+    log(`charts written to ${opts.plots}: ${Object.keys(files).join(', ')}`);
+  }
   if (opts.json) {
     console.log(JSON.stringify({
       test_accuracy: final,
@@ -91,7 +114,9 @@ async function main(): Promise<void> {
       final_train_loss: history.history.loss[history.history.loss.length - 1] ?? null,
       train_accuracy_per_epoch: history.history.accuracy,
       train_loss_per_epoch: history.history.loss,
-      config: { epochs: opts.epochs, lr: opts.lr, batch_size: opts.batchSize, seed: opts.seed, tier: rt.tier, train_images: mnist.train.count },
+      val_accuracy_per_epoch: history.history.val_accuracy,
+      macro_f1: report.macroAvg.f1,
+      config: { optimizer: opts.optimizer, validation_split: opts.validationSplit ?? 0, epochs: opts.epochs, lr: opts.lr, batch_size: opts.batchSize, seed: opts.seed, tier: rt.tier, train_images: mnist.train.count },
     }));
   }
 }
