@@ -23,7 +23,7 @@ runExample(async () => {
   ]);
   if (!flags.json) {
     console.log(stopper.stoppedEpoch >= 0
-      ? `stopped after epoch ${stopper.stoppedEpoch + 1}: no val_loss improvement for ${stopper.patience + 1} epochs; weights of epoch ${best + 1} restored`
+      ? `stopped after epoch ${stopper.stoppedEpoch + 1}: no val_loss improvement for ${stopper.patience} epochs; weights of epoch ${best + 1} restored`
       : `ran all ${flags.epochs} epochs; weights of the best epoch ${best + 1} restored`);
   }
   const curves = await trainingCurves(history, { title: 'Train vs validation, early stopping on val_loss' });

@@ -106,7 +106,7 @@ export class ProgressBar implements Callback {
 export interface EarlyStoppingOptions {
   /** The epoch log to watch: 'val_loss' (default), 'val_accuracy', 'loss', 'accuracy'. */
   monitor?: keyof EpochLogs;
-  /** Epochs without improvement before stopping. */
+  /** Stop after this many epochs in a row without improvement (Keras's count). */
   patience?: number;
   /** Smallest change that counts as an improvement. */
   minDelta?: number;
@@ -167,8 +167,10 @@ export class EarlyStopping implements Callback {
       if (this.restoreBestWeights) this.bestWeights = this.model!.stateDict();
       return true;
     }
+    // Keras and Lightning count the same way: the patience-th epoch without improvement stops
+    // (patience 0 stops at the first one).
     this.wait++;
-    if (this.wait > this.patience) {
+    if (this.wait >= this.patience) {
       this.stoppedEpoch = epoch;
       return false;
     }
