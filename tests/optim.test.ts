@@ -343,6 +343,36 @@ describe('hyperparameter errors are ConfigErrors that name the option and the va
   }
 });
 
+describe('disposal: an optimizer never touches freed memory', () => {
+  const makers: [string, (m: Sequential) => Optimizer][] = [
+    ['SGD momentum', (m) => new SGD(m, { lr: 0.1, momentum: 0.9 })],
+    ['SGD', (m) => new SGD(m, { lr: 0.1 })],
+    ['Adam', (m) => new Adam(m)],
+    ['AdamW', (m) => new AdamW(m)],
+    ['RMSprop', (m) => new RMSprop(m, { momentum: 0.9 })],
+  ];
+  for (const [name, make] of makers) {
+    it(`${name}: step() after its own dispose() is a StateError and the weights stay`, () => {
+      const model = smallModel();
+      const opt = make(model);
+      writeGrads(model, gradientSequence(model, 1)[0]);
+      opt.step();
+      const before = weights(model);
+      opt.dispose();
+      expect(() => opt.step()).toThrow(StateError);
+      expect(() => opt.step()).toThrow(new RegExp(`^${name.split(' ')[0]}: used after dispose\\(\\)$`));
+      expect(weights(model)).toEqual(before);
+    });
+  }
+
+  it('step() after the model was disposed is a StateError', () => {
+    const model = smallModel();
+    const opt = new SGD(model, { lr: 0.1, momentum: 0.9 });
+    model.dispose();
+    expect(() => opt.step()).toThrow(/SGD: its model was disposed/);
+  });
+});
+
 describe('a NaN or Infinity gradient is refused: weights and optimizer state unchanged', () => {
   const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength)));
   const makers: [string, (m: Sequential) => Optimizer & { state(): Record<string, Float32Array> }, (w: Float64Array[]) => { step(g: ArrayLike<number>[]): void; p: Float64Array[] }][] = [

@@ -14,6 +14,8 @@ export class ParameterSet {
   /** Bumped whenever the slab is rebuilt; optimizers made for an older layout refuse to step. */
   version = 0;
   params: Parameter[] = [];
+  /** Set by dispose: the slabs are gone and nothing may read or write them. */
+  disposed = false;
 
   constructor(readonly rt: Runtime) {}
 
@@ -57,6 +59,7 @@ export class ParameterSet {
     this.releaseSlabs();
     this.size = 0;
     this.params = [];
+    this.disposed = true;
   }
 
   private releaseSlabs(): void {

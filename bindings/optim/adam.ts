@@ -3,7 +3,7 @@
 // The moments live in slabs laid out like the parameters, allocated and zeroed once here.
 
 import { Optimizer, checkHyper, checkOptions, checkFlag, type ParamSource } from './optimizer.js';
-import { ConfigError, StateError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -31,7 +31,6 @@ export abstract class AdamBase extends Optimizer {
   private expAvg = 0;
   private expAvgSq = 0;
   private maxExpAvgSq = 0;
-  private disposed = false;
 
   protected constructor(private readonly owner: 'Adam' | 'AdamW', private readonly decoupled: boolean,
     params: ParamSource, options: AdamOptions | undefined, defaultWeightDecay: number) {
@@ -72,17 +71,13 @@ export abstract class AdamBase extends Optimizer {
     return out;
   }
 
-  /** Returns the state buffers to the heap; the optimizer cannot step afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
+  protected override releaseState(): void {
     const heap = this.params.rt.heap;
     for (const ptr of [this.expAvg, this.expAvgSq, this.maxExpAvgSq]) if (ptr) heap.release(ptr);
     this.expAvg = this.expAvgSq = this.maxExpAvgSq = 0;
-    this.disposed = true;
   }
 
   protected override update(): void {
-    this.assertLive();
     const p = this.params;
     // torch: step counts from 1; the bias corrections are Python floats (f64)
     const t = this.stepCount + 1;
@@ -91,10 +86,6 @@ export abstract class AdamBase extends Optimizer {
     p.rt.kernels.adam_f32_step(p.ptr, p.gradPtr, this.expAvg, this.expAvgSq, this.maxExpAvgSq, p.size,
       this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.lr / biasCorrection1,
       Math.sqrt(biasCorrection2), this.decoupled ? 1 : 0);
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new StateError(`${this.owner}: used after dispose()`);
   }
 }
 

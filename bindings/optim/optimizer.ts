@@ -9,6 +9,7 @@ export abstract class Optimizer {
   private readonly version: number;
   /** Steps taken. */
   stepCount = 0;
+  private disposed = false;
 
   constructor(source: ParamSource) {
     this.params = 'parameters' in source ? source.parameters() : source;
@@ -20,6 +21,7 @@ export abstract class Optimizer {
 
   /** Applies one update over the whole slab. Refuses (weights untouched) on NaN/Inf gradients. */
   step(): void {
+    this.assertLive();
     if (this.params.version !== this.version) {
       throw new StateError(`${this.constructor.name}: the model's parameters changed (a layer was added) after ` +
         'this optimizer was created; create a new optimizer');
@@ -37,7 +39,23 @@ export abstract class Optimizer {
     this.params.zeroGrad();
   }
 
+  /** Returns the optimizer's state buffers to the heap; it cannot step afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.releaseState();
+    this.disposed = true;
+  }
+
   protected abstract update(): void;
+
+  /** Frees what allocState handed out (called once, by dispose). */
+  protected releaseState(): void {}
+
+  /** Refuses to touch freed memory: this optimizer's state or its model's slabs. */
+  protected assertLive(): void {
+    if (this.disposed) throw new StateError(`${this.constructor.name}: used after dispose()`);
+    if (this.params.disposed) throw new StateError(`${this.constructor.name}: its model was disposed`);
+  }
 
   /** A zero-filled buffer of params.size floats laid out like the parameter slab (optimizer state). */
   protected allocState(what: string): number {

@@ -4,7 +4,6 @@
 // allocated and zeroed once here.
 
 import { Optimizer, checkHyper, checkOptions, checkFlag, type ParamSource } from './optimizer.js';
-import { StateError } from '../errors.js';
 
 export interface RMSpropOptions {
   /** Learning rate (default 1e-2). */
@@ -43,7 +42,6 @@ export class RMSprop extends Optimizer {
   private squareAvg = 0;
   private gradAvg = 0;
   private momentumBuffer = 0;
-  private disposed = false;
 
   constructor(params: ParamSource, options?: RMSpropOptions) {
     super(params);
@@ -78,23 +76,15 @@ export class RMSprop extends Optimizer {
     return out;
   }
 
-  /** Returns the state buffers to the heap; the optimizer cannot step afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
+  protected override releaseState(): void {
     const heap = this.params.rt.heap;
     for (const ptr of [this.squareAvg, this.gradAvg, this.momentumBuffer]) if (ptr) heap.release(ptr);
     this.squareAvg = this.gradAvg = this.momentumBuffer = 0;
-    this.disposed = true;
   }
 
   protected override update(): void {
-    this.assertLive();
     const p = this.params;
     p.rt.kernels.rmsprop_f32_step(p.ptr, p.gradPtr, this.squareAvg, this.gradAvg, this.momentumBuffer, p.size,
       this.lr, this.alpha, this.eps, this.weightDecay, this.momentum);
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new StateError('RMSprop: used after dispose()');
   }
 }

@@ -38,8 +38,7 @@ export class SGD extends Optimizer {
     }
   }
 
-  /** Returns the momentum buffer to the heap. */
-  dispose(): void {
+  protected override releaseState(): void {
     if (this.momentumBuffer) this.params.rt.heap.release(this.momentumBuffer);
     this.momentumBuffer = 0;
   }
