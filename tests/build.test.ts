@@ -46,11 +46,16 @@ describe('wasm build', () => {
     expect(loop).not.toMatch(/f32x4\.mul/);
   });
 
-  it('the elementwise and optimizer kernels use SIMD', () => {
+  it('the elementwise, activation, loss and optimizer kernels use SIMD', () => {
     const wat = read('simdnet.wat').toString();
-    for (const [fn, op] of [['relu_f32_fwd', 'f32x4.max'], ['relu_f32_bwd', 'f32x4.gt'], ['bias_f32_add', 'f32x4.add'],
-      ['sgd_f32_step', 'f32x4.mul'], ['find_nonfinite_f32', 'f32x4.ne'], ['fill_f32', 'v128.store']]) {
-      expect(watFunction(wat, `assembly/${fn === 'sgd_f32_step' ? 'optim' : 'elementwise'}/${fn}`), fn).toContain(op);
+    // every optimizer is one f32x4 pass over the slab; sigmoid/tanh/GELU forward stay scalar (libm-exact)
+    for (const [fn, op] of [['elementwise/relu_f32_fwd', 'f32x4.max'], ['elementwise/relu_f32_bwd', 'f32x4.gt'],
+      ['elementwise/bias_f32_add', 'f32x4.add'], ['elementwise/find_nonfinite_f32', 'f32x4.ne'], ['elementwise/fill_f32', 'v128.store'],
+      ['optim/sgd_f32_step', 'f32x4.mul'], ['optim/adam_f32_step', 'f32x4.sqrt'], ['optim/rmsprop_f32_step', 'f32x4.sqrt'],
+      ['activations/leaky_relu_f32_fwd', 'v128.bitselect'], ['activations/sigmoid_f32_bwd', 'f32x4.mul'],
+      ['activations/tanh_f32_bwd', 'f32x4.mul'], ['activations/dropout_f32_fwd', 'f32x4.mul'],
+      ['losses/mse_f32_fwd_bwd', 'f32x4.mul'], ['losses/l1_f32_fwd_bwd', 'f32x4.abs']]) {
+      expect(watFunction(wat, `assembly/${fn}`), fn).toContain(op);
     }
   });
 });
