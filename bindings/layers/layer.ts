@@ -13,6 +13,11 @@ export interface ForwardArgs {
   y: number;
   /** The layer's workspace in the arena (workspace(inShape) floats per sample), 0 if none. */
   ws: number;
+  /**
+   * Transient scratch of at least scratch(inShape) floats, shared by all layers (contents do not
+   * survive from forward to backward), 0 if the layer asked for none.
+   */
+  scratch: number;
   inShape: Shape;
   outShape: Shape;
   training: boolean;
@@ -26,6 +31,11 @@ export interface BackwardArgs extends ForwardArgs {
 
 export abstract class Layer {
   readonly params: Parameter[] = [];
+  /**
+   * State that is not trained (BatchNorm's running statistics): bound into the model's buffer
+   * slab, saved by stateDict when persistent, never touched by optimizers.
+   */
+  readonly buffers: Parameter[] = [];
   /** Set by model.train() / model.eval(). */
   training = true;
 
@@ -40,6 +50,9 @@ export abstract class Layer {
 
   /** Floats of arena workspace this layer needs per sample (kept from forward to backward). */
   workspace(inShape: Shape): number { void inShape; return 0; }
+
+  /** Floats of transient scratch (an im2col buffer) this layer needs, independent of the batch. */
+  scratch(inShape: Shape): number { void inShape; return 0; }
 
   /** True for pure reshapes: the output buffer is the input buffer, and so are their gradients. */
   get aliasesInput(): boolean { return false; }

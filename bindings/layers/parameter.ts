@@ -13,6 +13,9 @@ export class Parameter {
   private heap: Heap | null = null;
   private initial: Float32Array | null;
 
+  /** Buffers only: false for per-batch state that stateDict leaves out (PyTorch's persistent=False). */
+  persistent = true;
+
   constructor(readonly name: string, readonly shape: Shape, initial: Float32Array) {
     this.size = sizeOf(shape);
     this.initial = initial;

@@ -12,6 +12,7 @@
 import { getRuntime, type Runtime } from '../runtime/load.js';
 import { ConfigError, InputError, NumericError, ShapeError, StateError } from '../errors.js';
 import { Layer } from '../layers/layer.js';
+import type { Parameter } from '../layers/parameter.js';
 import { ParameterSet } from './parameter-set.js';
 import { Loss, NLLLoss, CrossEntropyLoss, type Targets } from '../losses/loss.js';
 import { Optimizer } from '../optim/optimizer.js';
@@ -62,6 +63,8 @@ interface Plan {
   grad: number[];
   /** ws[i]: layer i's workspace (e.g. a dropout mask), 0 when it needs none. */
   ws: number[];
+  /** Scratch shared by all layers (an im2col buffer): the largest any layer asks for, 0 if none. */
+  scratch: number;
   /** Targets of the batch: (capacity,) i32 labels or (capacity, width) f32 values. */
   targets: number;
   predicted: number;
@@ -85,6 +88,8 @@ export class Sequential {
   readonly layers: Layer[] = [];
   readonly rt: Runtime;
   private readonly slab: ParameterSet;
+  /** Non-trained layer state (BatchNorm running statistics), in a slab of its own. */
+  private readonly bufferSlab: ParameterSet;
   private inShape: Shape | null;
   /** shapes[i] is the per-sample input shape of layer i; shapes[L] the output shape. */
   private shapes: Shape[] | null = null;
@@ -98,6 +103,7 @@ export class Sequential {
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     this.rt = options.runtime ?? getRuntime();
     this.slab = new ParameterSet(this.rt);
+    this.bufferSlab = new ParameterSet(this.rt);
     this.inShape = options.inputShape ? [...options.inputShape] : null;
     for (const layer of layers) this.add(layer);
   }
@@ -107,7 +113,7 @@ export class Sequential {
     this.assertLive();
     if (!(layer instanceof Layer)) throw new ConfigError(`Sequential.add expects a Layer, got ${String(layer)}`);
     if (this.layers.includes(layer)) throw new ConfigError(`${layer} is already in this model`);
-    if (layer.params.some((p) => p.bound)) throw new ConfigError(`${layer} already belongs to another model`);
+    if ([...layer.params, ...layer.buffers].some((p) => p.bound)) throw new ConfigError(`${layer} already belongs to another model`);
     const inShape = this.inShape ?? (this.layers.length === 0 ? layer.inputShape() : null);
     if (inShape) {
       const shapes = [inShape];
@@ -126,6 +132,7 @@ export class Sequential {
     layer.training = this.isTraining;
     this.layers.push(layer);
     this.slab.rebuild(this.layers.flatMap((l) => l.params));
+    if (layer.buffers.length) this.bufferSlab.rebuild(this.layers.flatMap((l) => l.buffers));
     this.releasePlan();
     return this;
   }
@@ -303,21 +310,31 @@ export class Sequential {
     this.slab.zeroGrad();
   }
 
-  /** Copies of all parameters, named as PyTorch's state_dict of the same nn.Sequential ("0.weight", ...). */
+  /**
+   * Copies of all parameters and persistent buffers (BatchNorm's running statistics), named as
+   * PyTorch's state_dict of the same nn.Sequential ("0.weight", "1.running_mean", ...).
+   */
   stateDict(): Record<string, Tensor> {
     this.assertLive();
     const dict: Record<string, Tensor> = {};
-    this.layers.forEach((l, i) => {
-      for (const p of l.params) dict[`${i}.${p.name}`] = new Tensor(p.data.slice(), p.shape);
-    });
+    for (const [name, p] of this.namedState()) dict[name] = new Tensor(p.data.slice(), p.shape);
     return dict;
+  }
+
+  /** Parameters and persistent buffers by state_dict name, in PyTorch's order (a layer's parameters, then its buffers). */
+  private namedState(): Map<string, Parameter> {
+    const named = new Map<string, Parameter>();
+    this.layers.forEach((l, i) => {
+      for (const p of l.params) named.set(`${i}.${p.name}`, p);
+      for (const b of l.buffers) if (b.persistent) named.set(`${i}.${b.name}`, b);
+    });
+    return named;
   }
 
   /** Loads parameters by name; every name and shape is checked before anything is written. */
   loadStateDict(dict: Record<string, Tensor | { data: ArrayLike<number>; shape: Shape }>): void {
     this.assertLive();
-    const expected = new Map<string, import('../layers/parameter.js').Parameter>();
-    this.layers.forEach((l, i) => { for (const p of l.params) expected.set(`${i}.${p.name}`, p); });
+    const expected = this.namedState();
     for (const [name, p] of expected) {
       const t = dict[name];
       if (!t) throw new ShapeError(`loadStateDict: missing parameter '${name}'`);
@@ -352,7 +369,7 @@ export class Sequential {
   /** Bytes of wasm memory this model holds (slabs and arena; optimizer state is the optimizer's). */
   get memoryBytes(): number {
     const arena = this.plan ? this.arenaBytes(this.plan.capacity) : 0;
-    return this.slab.size * 8 + arena;
+    return this.slab.size * 8 + this.bufferSlab.size * 8 + arena;
   }
 
   /** Frees the model's wasm memory; the model cannot be used afterwards. */
@@ -360,6 +377,7 @@ export class Sequential {
     if (this.disposed) return;
     this.releasePlan();
     this.slab.dispose();
+    this.bufferSlab.dispose();
     this.disposed = true;
   }
 
@@ -383,7 +401,8 @@ export class Sequential {
     const shapes = this.shapes!;
     for (let i = 0; i < this.layers.length; i++) {
       this.layers[i].forward({
-        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], ws: plan.ws[i], inShape: shapes[i], outShape: shapes[i + 1], training,
+        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], ws: plan.ws[i], scratch: plan.scratch,
+        inShape: shapes[i], outShape: shapes[i + 1], training,
       });
     }
   }
@@ -393,8 +412,9 @@ export class Sequential {
     const first = this.firstTrainable();
     for (let i = this.layers.length - 1; i >= first; i--) {
       this.layers[i].backward({
-        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], ws: plan.ws[i], inShape: shapes[i], outShape: shapes[i + 1],
-        training: true, dy: plan.grad[i + 1], dx: i > first ? plan.grad[i] : 0,
+        rt: this.rt, batch, x: plan.act[i], y: plan.act[i + 1], ws: plan.ws[i], scratch: plan.scratch,
+        inShape: shapes[i], outShape: shapes[i + 1],
+        training: this.isTraining, dy: plan.grad[i + 1], dx: i > first ? plan.grad[i] : 0,
       });
     }
   }
@@ -562,9 +582,11 @@ export class Sequential {
       const perSample = l.workspace(shapes[i]);
       return perSample > 0 ? take(capacity * perSample) : 0;
     });
+    const scratchFloats = Math.max(0, ...this.layers.map((l, i) => l.scratch(shapes[i])));
+    const scratch = scratchFloats > 0 ? take(scratchFloats) : 0;
     const targets = take(capacity * Math.max(1, sizeOf(shapes[L])));
     const predicted = take(capacity);
-    return { capacity, block, act, grad, ws, targets, predicted };
+    return { capacity, block, act, grad, ws, scratch, targets, predicted };
   }
 
   private releasePlan(): void {
