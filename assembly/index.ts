@@ -18,3 +18,4 @@ export {
 } from "./activations";
 export { mse_f32_fwd_bwd, l1_f32_fwd_bwd, bce_f32_fwd_bwd, bce_with_logits_f32_fwd_bwd } from "./losses";
 export { sgd_f32_step, adam_f32_step, rmsprop_f32_step } from "./optim";
+export { im2col_f32, col2im_f32, bias_f32_add_channels, bias_f32_grad_channels } from "./conv";

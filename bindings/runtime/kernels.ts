@@ -60,4 +60,15 @@ export interface Kernels {
   /** RMSprop step; ga = 0 unless centered, buf = 0 unless momentum > 0. */
   rmsprop_f32_step(param: number, grad: number, sq: number, ga: number, buf: number, n: number, lr: number,
     alpha: number, eps: number, weightDecay: number, momentum: number): void;
+
+  /** Conv2d (assembly/conv.ts): x, dx (C, H, W) one sample; col (C*KH*KW, OH*OW); padding reads 0. */
+  im2col_f32(x: number, C: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+    PH: number, PW: number, DH: number, DW: number, OH: number, OW: number, col: number): void;
+  /** The adjoint of im2col_f32: dx += col scattered back (padding taps dropped); the caller zeroes dx. */
+  col2im_f32(col: number, C: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+    PH: number, PW: number, DH: number, DW: number, OH: number, OW: number, dx: number): void;
+  /** y: (N, C, S) += b: (C,) per channel. */
+  bias_f32_add_channels(y: number, b: number, N: number, C: number, S: number): void;
+  /** db: (C,) (+)= sums of dy: (N, C, S) over n and s; accumulate 0 overwrite, 1 add. */
+  bias_f32_grad_channels(dy: number, db: number, N: number, C: number, S: number, accumulate: number): void;
 }
