@@ -19,3 +19,4 @@ export {
 export { mse_f32_fwd_bwd, l1_f32_fwd_bwd, bce_f32_fwd_bwd, bce_with_logits_f32_fwd_bwd } from "./losses";
 export { sgd_f32_step, adam_f32_step, rmsprop_f32_step } from "./optim";
 export { im2col_f32, col2im_f32, bias_f32_add_channels, bias_f32_grad_channels } from "./conv";
+export { maxpool2d_f32_fwd, maxpool2d_f32_bwd, avgpool2d_f32_fwd, avgpool2d_f32_bwd } from "./pool";

@@ -71,4 +71,15 @@ export interface Kernels {
   bias_f32_add_channels(y: number, b: number, N: number, C: number, S: number): void;
   /** db: (C,) (+)= sums of dy: (N, C, S) over n and s; accumulate 0 overwrite, 1 add. */
   bias_f32_grad_channels(dy: number, db: number, N: number, C: number, S: number, accumulate: number): void;
+  /** MaxPool2d (assembly/pool.ts): x, dx (P, H, W) with P = N*C planes; y, dy (P, OH, OW); arg (P, OH, OW) i32 = h*W + w of the max. */
+  maxpool2d_f32_fwd(x: number, P: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+    PH: number, PW: number, OH: number, OW: number, y: number, arg: number): void;
+  /** dx = 0, then dx[p, arg] += dy (writes all of dx). */
+  maxpool2d_f32_bwd(dy: number, arg: number, P: number, H: number, W: number, OH: number, OW: number, dx: number): void;
+  /** AvgPool2d: countIncludePad 0 / 1 picks PyTorch's divisor. */
+  avgpool2d_f32_fwd(x: number, P: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+    PH: number, PW: number, OH: number, OW: number, countIncludePad: number, y: number): void;
+  /** dx = 0, then each dy / divisor added over its window (writes all of dx). */
+  avgpool2d_f32_bwd(dy: number, P: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
+    PH: number, PW: number, OH: number, OW: number, countIncludePad: number, dx: number): void;
 }
