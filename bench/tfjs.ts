@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { median, medianSecondsPerCall } from './timing.js';
 import { loadMnist, scalePixels } from '../bindings/index.js';
 import { fileURLToPath } from 'node:url';
-import type { Sequential, Tensor, Optimizer } from '@tensorflow/tfjs';
+import type { Sequential, Tensor, Tensor4D, Optimizer } from '@tensorflow/tfjs';
 
 type TF = typeof import('@tensorflow/tfjs');
 type TFWasm = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -384,6 +384,134 @@ export async function tfjsMlpInference(weights?: unknown, minSeconds = 1): Promi
     x1.dispose();
     x1000.dispose();
     model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the issue-4 CNN, in TF.js's NHWC layout (the only one its wasm backend runs)
+
+/**
+ * tf.sequential: conv2d(32, 5, 'same', relu) - maxPooling2d(2) - conv2d(64, 5, 'same', relu) -
+ * maxPooling2d(2) - flatten - dense(128, relu) - dense(10) logits, input [28, 28, 1]. 'same' is
+ * padding 2 for a 5x5 kernel at stride 1; tfjs-layers runs conv + bias + relu as one fused kernel.
+ * The flatten order (HWC) differs from PyTorch's (CHW), which changes no timing.
+ */
+export function buildTfjsCnn(seed?: number): Sequential {
+  const tf = tfOrThrow();
+  const init = (i: number) => seed === undefined ? tf.initializers.glorotUniform({}) : tf.initializers.glorotUniform({ seed: seed + i });
+  const model = tf.sequential();
+  model.add(tf.layers.conv2d({ filters: 32, kernelSize: 5, padding: 'same', activation: 'relu', inputShape: [28, 28, 1], kernelInitializer: init(0) }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu', kernelInitializer: init(1) }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.flatten());
+  model.add(tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init(2) }));
+  model.add(tf.layers.dense({ units: CLASSES, kernelInitializer: init(3) }));
+  return model;
+}
+
+/**
+ * Forward time (ms) of the CNN on one batch of `batchSize` images (x: batchSize*784 floats in
+ * [0,1], one channel, so NCHW and NHWC hold the same floats): through model.predict (explicit
+ * batchSize) and through model.apply, each + dataSync() of the logits, median after warm-up.
+ */
+export async function tfjsCnnInferMs(x: Float32Array, batchSize: number, minSeconds = 1): Promise<{ predictMs: number; applyMs: number }> {
+  const tf = tfOrThrow();
+  const model = buildTfjsCnn(0);
+  const xt = tf.tensor4d(x.subarray(0, batchSize * 784), [batchSize, 28, 28, 1]);
+  try {
+    const predictMs = 1e3 * medianSecondsPerCall(() => {
+      const out = tf.tidy(() => model.predict(xt, { batchSize }) as Tensor);
+      out.dataSync();
+      out.dispose();
+    }, minSeconds, 10, 3);
+    const applyMs = 1e3 * medianSecondsPerCall(() => {
+      const out = tf.tidy(() => model.apply(xt, { training: false }) as Tensor);
+      out.dataSync();
+      out.dispose();
+    }, minSeconds, 10, 3);
+    return { predictMs, applyMs };
+  } finally {
+    xt.dispose();
+    model.dispose();
+  }
+}
+
+export type TfjsCnnTrainResult =
+  | { supported: true; stepMs: number[]; losses: number[] }
+  | { supported: false; error: string; kernels: Record<string, boolean> };
+
+/**
+ * Training steps of the CNN with Adam(lr) and softmaxCrossEntropy on logits, one batch per step.
+ * First one model.fit({ batchSize, epochs: 1 }) on the first batch: on TF.js 4.22's wasm backend
+ * it throws, because the backend registers no Conv2DBackpropFilter kernel (the weight gradient of
+ * a 2-D convolution; Conv2DBackpropInput and Conv3DBackpropFilterV2 exist) and TF.js never falls
+ * back to another backend. That error is returned with the registry's answer for the conv
+ * kernels. Should a later version train, each step is then one trainOnBatch call, timed.
+ */
+export async function tfjsCnnTrainStep(x: Float32Array, y: Int32Array, batchSize: number, count: number,
+  steps: number, lr = 1e-3): Promise<TfjsCnnTrainResult> {
+  const tf = tfOrThrow();
+  const kernels = Object.fromEntries(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']
+    .map((k) => [k, tf.getKernel(k, 'wasm') !== undefined]));
+  const model = buildTfjsCnn(0);
+  const optimizer = tf.train.adam(lr);
+  model.compile({ optimizer, loss: (yTrue: Tensor, logits: Tensor) => tf.losses.softmaxCrossEntropy(yTrue, logits) });
+  const per = batchSize * 784;
+  const xs = Array.from({ length: count }, (_, i) => tf.tensor4d(x.subarray(i * per, (i + 1) * per), [batchSize, 28, 28, 1]));
+  const ys = Array.from({ length: count }, (_, i) =>
+    tf.tidy(() => tf.oneHot(tf.tensor1d(y.subarray(i * batchSize, (i + 1) * batchSize), 'int32'), CLASSES).cast('float32')));
+  try {
+    try {
+      await model.fit(xs[0], ys[0], { batchSize, epochs: 1, shuffle: false, verbose: 0 });
+    } catch (e) {
+      return { supported: false, error: e instanceof Error ? e.message : String(e), kernels };
+    }
+    const stepMs: number[] = [], losses: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const t0 = performance.now();
+      const value = await model.trainOnBatch(xs[s % count], ys[s % count]);
+      stepMs.push(performance.now() - t0);
+      losses.push(Array.isArray(value) ? value[0]! : value);
+    }
+    return { supported: true, stepMs, losses };
+  } finally {
+    for (const t of [...xs, ...ys]) t.dispose();
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Forward time (ms) of one convolution alone (stride 1, bias) on uniform(0,1) input, in TF's
+ * native NHWC layout with an HWIO filter: tf.fused.conv2d with the bias (one XNNPACK call, the
+ * same kernel tfjs-layers uses), median per call. The wasm backend computes the result inside the
+ * call, synchronously; `readBack` adds the dataSync() copy of the output to JS (the GEMM rows'
+ * rule), which for a 6 MB output is a real cost of its own, so both are measured.
+ */
+export function tfjsConv2dMs(c: { batch: number; inChannels: number; outChannels: number; kernelSize: number; size: number; padding: number },
+  minSeconds = 1): { ms: number; msWithReadBack: number } {
+  const tf = tfOrThrow();
+  const same = 2 * c.padding === c.kernelSize - 1;
+  const x = tf.randomUniform([c.batch, c.size, c.size, c.inChannels], 0, 1, 'float32', 5) as Tensor4D;
+  const bound = 1 / Math.sqrt(c.inChannels * c.kernelSize * c.kernelSize);
+  const filter = tf.randomUniform([c.kernelSize, c.kernelSize, c.inChannels, c.outChannels], -bound, bound, 'float32', 6) as Tensor4D;
+  const bias = tf.randomUniform([c.outChannels], -bound, bound, 'float32', 7);
+  const pad = same ? 'same' : [[0, 0], [c.padding, c.padding], [c.padding, c.padding], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+  const run = (readBack: boolean) => () => {
+    const out = tf.fused.conv2d({ x, filter, bias, strides: 1, pad });
+    if (readBack) out.dataSync();
+    out.dispose();
+  };
+  try {
+    return {
+      ms: 1e3 * medianSecondsPerCall(run(false), minSeconds, 10, 3),
+      msWithReadBack: 1e3 * medianSecondsPerCall(run(true), minSeconds, 10, 3),
+    };
+  } finally {
+    x.dispose();
+    filter.dispose();
+    bias.dispose();
   }
 }
 
