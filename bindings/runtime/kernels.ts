@@ -82,4 +82,16 @@ export interface Kernels {
   /** dx = 0, then each dy / divisor added over its window (writes all of dx). */
   avgpool2d_f32_bwd(dy: number, P: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
     PH: number, PW: number, OH: number, OW: number, countIncludePad: number, dx: number): void;
+  // BatchNorm1d/2d (assembly/batchnorm.ts): x, y, dy, dx (N, C, S), S = H*W (2d) or L or 1 (1d); per-channel (C,) vectors.
+  /** mean, variance <- per-channel mean and biased variance (divide by N*S), reduced in f64. */
+  batchnorm_f32_stats(x: number, N: number, C: number, S: number, mean: number, variance: number): void;
+  /** y = (x - mean) * invstd * gamma + beta; gamma 0 = ones, beta 0 = zeros; y may alias x. */
+  batchnorm_f32_fwd(x: number, N: number, C: number, S: number, mean: number, invstd: number, gamma: number,
+    beta: number, y: number): void;
+  /** Batch-statistics backward: dx written (0 = skip), dgamma / dbeta accumulated (0 = skip); dx may alias dy. */
+  batchnorm_f32_bwd_train(x: number, dy: number, N: number, C: number, S: number, mean: number, invstd: number,
+    gamma: number, dx: number, dgamma: number, dbeta: number): void;
+  /** Running-statistics backward: dx = dy * gamma * invstd written, dgamma / dbeta accumulated; 0 = skip. */
+  batchnorm_f32_bwd_eval(x: number, dy: number, N: number, C: number, S: number, mean: number, invstd: number,
+    gamma: number, dx: number, dgamma: number, dbeta: number): void;
 }
