@@ -13,6 +13,7 @@ export { ReLU, Softmax, LogSoftmax, Flatten } from './layers/activations.js';
 export { Sigmoid, Tanh, LeakyReLU, GELU, type GELUOptions } from './layers/activations.js';
 export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';
+export { MaxPool2d, AvgPool2d, type PoolOptions, type AvgPoolOptions } from './layers/pool.js';
 export { Loss, NLLLoss, CrossEntropyLoss, type Reduction } from './losses/loss.js';
 export { type CrossEntropyLossOptions, type LossOptions, type TargetKind, type AccuracyRule, type Targets } from './losses/loss.js';
 export { DenseLoss, MSELoss, L1Loss } from './losses/regression.js';
