@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import {
-  init, loadMnist, toTensor, Sequential, Linear, ReLU, LogSoftmax, SGD, RMSprop, Adam, AdamW, manualSeed,
+  init, loadMnist, toTensor, Sequential, Linear, ReLU, LogSoftmax, Conv2d, MaxPool2d, Flatten, SGD, RMSprop, Adam, AdamW, manualSeed,
   SimdnetError, type Layer, type Optimizer, type Tensor, type Runtime,
 } from '../../bindings/index.js';
 
@@ -82,6 +82,19 @@ export function courseMlp(seed: number, output: Layer | null = new LogSoftmax(1)
   const layers: Layer[] = [new Linear(784, 64), new ReLU(), new Linear(64, 32), new ReLU(), new Linear(32, 32), new ReLU(), new Linear(32, 10)];
   if (output) layers.push(output);
   return new Sequential(layers);
+}
+
+/**
+ * The CNN of issue 4: Conv2d(1,32,5,p2)-ReLU-MaxPool2d(2)-Conv2d(32,64,5,p2)-ReLU-MaxPool2d(2)-
+ * Flatten-Linear(3136,128)-ReLU-Linear(128,10), on [1, 28, 28] images; outputs logits.
+ */
+export function mnistCnn(seed: number): Sequential {
+  manualSeed(seed);
+  return new Sequential([
+    new Conv2d(1, 32, 5, { padding: 2 }), new ReLU(), new MaxPool2d(2),
+    new Conv2d(32, 64, 5, { padding: 2 }), new ReLU(), new MaxPool2d(2),
+    new Flatten(), new Linear(64 * 7 * 7, 128), new ReLU(), new Linear(128, 10),
+  ], { inputShape: [1, 28, 28] });
 }
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'] as const;
