@@ -14,6 +14,7 @@ export { Sigmoid, Tanh, LeakyReLU, GELU, type GELUOptions } from './layers/activ
 export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv.js';
 export { MaxPool2d, AvgPool2d, type PoolOptions, type AvgPoolOptions } from './layers/pool.js';
+export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './layers/batchnorm.js';
 export { Loss, NLLLoss, CrossEntropyLoss, type Reduction } from './losses/loss.js';
 export { type CrossEntropyLossOptions, type LossOptions, type TargetKind, type AccuracyRule, type Targets } from './losses/loss.js';
 export { DenseLoss, MSELoss, L1Loss } from './losses/regression.js';
