@@ -54,7 +54,11 @@ describe('wasm build', () => {
       ['optim/sgd_f32_step', 'f32x4.mul'], ['optim/adam_f32_step', 'f32x4.sqrt'], ['optim/rmsprop_f32_step', 'f32x4.sqrt'],
       ['activations/leaky_relu_f32_fwd', 'v128.bitselect'], ['activations/sigmoid_f32_bwd', 'f32x4.mul'],
       ['activations/tanh_f32_bwd', 'f32x4.mul'], ['activations/dropout_f32_fwd', 'f32x4.mul'],
-      ['losses/mse_f32_fwd_bwd', 'f32x4.mul'], ['losses/l1_f32_fwd_bwd', 'f32x4.abs']]) {
+      ['losses/mse_f32_fwd_bwd', 'f32x4.mul'], ['losses/l1_f32_fwd_bwd', 'f32x4.abs'],
+      // the CNN kernels: im2col / col2im move 4-wide spans, 2x2 max pooling selects 4-wide
+      ['conv/im2col_f32', 'v128.store'], ['conv/col2im_f32', 'f32x4.add'], ['conv/bias_f32_add_channels', 'f32x4.add'],
+      ['pool/maxpool2x2s2', 'v128.bitselect'], ['batchnorm/batchnorm_f32_fwd', 'f32x4.mul'],
+      ['batchnorm/batchnorm_f32_stats', 'f64x2.promote_low_f32x4']]) {
       expect(watFunction(wat, `assembly/${fn}`), fn).toContain(op);
     }
   });
