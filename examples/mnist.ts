@@ -17,7 +17,7 @@ const MODELS = ['mlp', 'cnn'] as const;
 type ModelName = (typeof MODELS)[number];
 
 const USAGE = `usage: npm run mnist -- [--model mlp|cnn] [--epochs N] [--lr X] [--batch-size N] [--optimizer ${OPTIMIZERS.join('|')}] ` +
-  `[--validation-split F] [--plots DIR] [--seed N] [--train-limit N] [--tier simd|relaxed|auto] [--json]`;
+  `[--validation-split F] [--plots DIR] [--seed N] [--train-limit N] [--test-limit N] [--tier simd|relaxed|auto] [--json]`;
 
 function options() {
   const { values } = parseArgs({
@@ -31,6 +31,7 @@ function options() {
       'batch-size': { type: 'string' },
       seed: { type: 'string', default: '0' },
       'train-limit': { type: 'string' },
+      'test-limit': { type: 'string' },
       tier: { type: 'string', default: 'simd' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -61,6 +62,7 @@ function options() {
     batchSize: num('batch-size', values['batch-size'] ?? recipe.batchSize, true),
     seed: num('seed', values.seed, true),
     trainLimit: values['train-limit'] === undefined ? undefined : num('train-limit', values['train-limit'], true),
+    testLimit: values['test-limit'] === undefined ? undefined : num('test-limit', values['test-limit'], true),
     tier: values.tier as Tier,
     json: values.json,
   };
@@ -69,7 +71,7 @@ function options() {
 async function main(): Promise<void> {
   const opts = options();
   const rt = await init({ tier: opts.tier });
-  const mnist = await loadMnist({ trainLimit: opts.trainLimit });
+  const mnist = await loadMnist({ trainLimit: opts.trainLimit, testLimit: opts.testLimit });
   const xTrain = scalePixels(mnist.train.images);
   const xTest = scalePixels(mnist.test.images);
   const log = opts.json ? () => {} : (s: string) => console.log(s);
