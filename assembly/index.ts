@@ -19,5 +19,6 @@ export {
 export { mse_f32_fwd_bwd, l1_f32_fwd_bwd, bce_f32_fwd_bwd, bce_with_logits_f32_fwd_bwd } from "./losses";
 export { sgd_f32_step, adam_f32_step, rmsprop_f32_step } from "./optim";
 export { im2col_f32, col2im_f32, bias_f32_add_channels, bias_f32_grad_channels } from "./conv";
+export { winograd5_f32_scratch_floats, winograd5_f32_fwd } from "./winograd";
 export { maxpool2d_f32_fwd, maxpool2d_f32_bwd, avgpool2d_f32_fwd, avgpool2d_f32_bwd } from "./pool";
 export { batchnorm_f32_stats, batchnorm_f32_fwd, batchnorm_f32_bwd_train, batchnorm_f32_bwd_eval } from "./batchnorm";

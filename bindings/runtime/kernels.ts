@@ -71,6 +71,12 @@ export interface Kernels {
   bias_f32_add_channels(y: number, b: number, N: number, C: number, S: number): void;
   /** db: (C,) (+)= sums of dy: (N, C, S) over n and s; accumulate 0 overwrite, 1 add. */
   bias_f32_grad_channels(dy: number, db: number, N: number, C: number, S: number, accumulate: number): void;
+  /** Floats of scratch winograd5_f32_fwd needs for these sizes (assembly/winograd.ts); 0 when the output is empty. */
+  winograd5_f32_scratch_floats(N: number, C: number, OC: number, H: number, W: number, PH: number, PW: number): number;
+  /** 5x5 stride-1 Conv2d forward by Winograd F(2x2, 5x5): x (N, C, H, W), w (OC, C, 5, 5), b (OC,) or 0,
+   *  y (N, OC, OH, OW) written, OH = H + 2*PH - 4, OW = W + 2*PW - 4; scratch: winograd5_f32_scratch_floats floats. */
+  winograd5_f32_fwd(x: number, N: number, C: number, H: number, W: number, w: number, b: number, OC: number,
+    PH: number, PW: number, OH: number, OW: number, y: number, scratch: number): void;
   /** MaxPool2d (assembly/pool.ts): x, dx (P, H, W) with P = N*C planes; y, dy (P, OH, OW); arg (P, OH, OW) i32 = h*W + w of the max. */
   maxpool2d_f32_fwd(x: number, P: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
     PH: number, PW: number, OH: number, OW: number, y: number, arg: number): void;
