@@ -28,20 +28,13 @@
 
 import { gemm_f32_nn, gemm_f32_scratch_bytes } from "./gemm";
 
-/** Target floats of V + M per chunk (1 MiB): fits the L2 beside the GEMM's packed panels. */
-const CHUNK_FLOATS: i32 = 1 << 18;
+/** Target floats of V + M per chunk (2 MiB; V is C / (C + OC) of it). Larger chunks give the GEMM
+ *  wider B blocks (T = 49 tiles runs ~35 GFLOP/s, T >= 196 ~45) but leave the caches. */
+const CHUNK_FLOATS: i32 = 1 << 19;
 
 // @ts-ignore: decorator
 @inline function align4(n: i32): i32 {
   return (n + 3) & ~3;
-}
-
-/** Tile rows per chunk: as many as fit CHUNK_FLOATS of V + M, at least 1, at most all N*TH. */
-function chunk_rows(N: i32, C: i32, OC: i32, TH: i32, TW: i32): i32 {
-  let r = CHUNK_FLOATS / (36 * (C + OC) * TW);
-  if (r < 1) r = 1;
-  const total = N * TH;
-  return r < total ? r : total;
 }
 
 /**
@@ -51,18 +44,7 @@ function chunk_rows(N: i32, C: i32, OC: i32, TH: i32, TW: i32): i32 {
  * and the GEMM's packing scratch (gemm_f32_scratch_bytes / 4).
  */
 export function winograd5_f32_scratch_floats(N: i32, C: i32, OC: i32, H: i32, W: i32, PH: i32, PW: i32): i32 {
-  const OH = H + 2 * PH - 4, OW = W + 2 * PW - 4;
-  if (N <= 0 || C <= 0 || OC <= 0 || OH <= 0 || OW <= 0) return 0;
-  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
-  const T = chunk_rows(N, C, OC, TH, TW) * TW;
-  return align4(36 * OC * C) + 36 * align4(C * T + 4) + 36 * align4(OC * T + 4) + 36 * 4 + 16
-    + align4(6 * strip_width(TW)) + (gemm_f32_scratch_bytes() >> 2);
-}
-
-/** Floats per strip row: 2*TW4 + 4 covers every column a 4-tile group reads (TW4 = TW rounded up to 4). */
-// @ts-ignore: decorator
-@inline function strip_width(TW: i32): i32 {
-  return 2 * align4(TW) + 4;
+  return winograd5_f32_scratch_floats_rows(N, C, OC, H, W, PH, PW, 0);
 }
 
 /**
@@ -75,21 +57,53 @@ export function winograd5_f32_fwd(
   x: usize, N: i32, C: i32, H: i32, W: i32, w: usize, b: usize, OC: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, y: usize, scratch: usize,
 ): void {
+  winograd5_f32_fwd_rows(x, N, C, H, W, w, b, OC, PH, PW, OH, OW, y, scratch, 0);
+}
+
+/** Tile rows per chunk: `rows` if > 0 (tests), else as many as fit CHUNK_FLOATS of V + M; within [1, N*TH]. */
+function chunk_rows(N: i32, C: i32, OC: i32, TH: i32, TW: i32, rows: i32): i32 {
+  let r = rows > 0 ? rows : CHUNK_FLOATS / (36 * (C + OC) * TW);
+  if (r < 1) r = 1;
+  const total = N * TH;
+  return r < total ? r : total;
+}
+
+/** winograd5_f32_scratch_floats with `rows` tile rows per chunk (0: the default); exported for the tests only. */
+export function winograd5_f32_scratch_floats_rows(N: i32, C: i32, OC: i32, H: i32, W: i32, PH: i32, PW: i32, rows: i32): i32 {
+  const OH = H + 2 * PH - 4, OW = W + 2 * PW - 4;
+  if (N <= 0 || C <= 0 || OC <= 0 || OH <= 0 || OW <= 0) return 0;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
+  const T = chunk_rows(N, C, OC, TH, TW, rows) * TW;
+  return align4(36 * OC * C) + 36 * align4(C * T + 4) + 36 * align4(OC * T + 4) + 36 * 4 + 16
+    + align4(6 * strip_width(TW)) + (gemm_f32_scratch_bytes() >> 2);
+}
+
+/** Floats per strip row: 2*TW4 + 4 covers every column a 4-tile group reads (TW4 = TW rounded up to 4). */
+// @ts-ignore: decorator
+@inline function strip_width(TW: i32): i32 {
+  return 2 * align4(TW) + 4;
+}
+
+/** winograd5_f32_fwd with `rows` tile rows per chunk (0: the default); exported for the tests only. */
+export function winograd5_f32_fwd_rows(
+  x: usize, N: i32, C: i32, H: i32, W: i32, w: usize, b: usize, OC: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, y: usize, scratch: usize, rows: i32,
+): void {
   if (N <= 0 || C <= 0 || OC <= 0 || OH <= 0 || OW <= 0) return;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
-  const R = chunk_rows(N, C, OC, TH, TW);
+  const R = chunk_rows(N, C, OC, TH, TW, rows);
   const vBlock = align4(C * R * TW + 4), mBlock = align4(OC * R * TW + 4);
   const U = scratch;
   const V = U + (<usize>align4(36 * OC * C) << 2);
   const M = V + (<usize>(36 * vBlock) << 2);
-  const tmp = M + (<usize>(36 * mBlock) << 2);      // 36 v128: the row pass of the input transform
+  const tmp = M + (<usize>(36 * mBlock) << 2);      // 36 v128: the row pass of the input transform; 66 f64 of filter_transform
   const otmp = tmp + 36 * 16;                       // 2 x 8 floats: a partial group of outputs
   const strip = otmp + 64;                          // 6 x strip_width(TW) floats
   const gs = strip + (<usize>align4(6 * strip_width(TW)) << 2);
   filter_transform(w, OC, C, U, tmp);
-  const rows = N * TH;
-  for (let r0 = 0; r0 < rows; r0 += R) {
-    const nr = min(R, rows - r0);
+  const total = N * TH;
+  for (let r0 = 0; r0 < total; r0 += R) {
+    const nr = min(R, total - r0);
     const T = nr * TW;
     input_transform(x, C, H, W, PH, PW, TH, TW, r0, nr, T, V, vBlock, strip, tmp);
     for (let k = 0; k < 36; k++) {
@@ -100,41 +114,39 @@ export function winograd5_f32_fwd(
   }
 }
 
-/** Row a of G applied to (v0..v4). */
+/** G (v0..v4): its 6 values stored at out + a*stride (f64). */
 // @ts-ignore: decorator
-@inline function g_row(a: i32, v0: f64, v1: f64, v2: f64, v3: f64, v4: f64): f64 {
-  switch (a) {
-    case 0: return v0 * 0.25;
-    case 1: return (v0 + v1 + v2 + v3 + v4) * (1.0 / 6.0);
-    case 2: return (v0 - v1 + v2 - v3 + v4) * (1.0 / 6.0);
-    case 3: return v0 * (1.0 / 24.0) + v1 * (1.0 / 12.0) + v2 * (1.0 / 6.0) + v3 * (1.0 / 3.0) + v4 * (2.0 / 3.0);
-    case 4: return v0 * (1.0 / 24.0) - v1 * (1.0 / 12.0) + v2 * (1.0 / 6.0) - v3 * (1.0 / 3.0) + v4 * (2.0 / 3.0);
-    default: return v4;
-  }
+@inline function g_store(v0: f64, v1: f64, v2: f64, v3: f64, v4: f64, out: usize, stride: usize): void {
+  const e = v0 + v2 + v4, o = v1 + v3;                                   // even and odd taps
+  const e4 = v0 * (1.0 / 24.0) + v2 * (1.0 / 6.0) + v4 * (2.0 / 3.0), o4 = v1 * (1.0 / 12.0) + v3 * (1.0 / 3.0);
+  store<f64>(out, v0 * 0.25);
+  store<f64>(out + stride, (e + o) * (1.0 / 6.0));
+  store<f64>(out + 2 * stride, (e - o) * (1.0 / 6.0));
+  store<f64>(out + 3 * stride, e4 + o4);
+  store<f64>(out + 4 * stride, e4 - o4);
+  store<f64>(out + 5 * stride, v4);
 }
 
-/** U: 36 x (OC, C) f32 <- G g G^T of every filter g = w[oc, c] (5x5), in f64. tmp: 30 f64. */
+/** U: 36 x (OC, C) f32 <- G g G^T of every filter g = w[oc, c] (5x5), in f64. tmp: 66 f64. */
 function filter_transform(w: usize, OC: i32, C: i32, U: usize, tmp: usize): void {
   const plane = <usize>(OC * C) << 2;
+  const t2 = tmp + 240;
   for (let oc = 0; oc < OC; oc++) {
     for (let c = 0; c < C; c++) {
       const g = w + (<usize>((oc * C + c) * 25) << 2);
       // tmp[a][q] = (G g)[a][q]: G applied to column q of g
       for (let q = 0; q < 5; q++) {
-        const v0 = <f64>load<f32>(g + (<usize>q << 2)), v1 = <f64>load<f32>(g + (<usize>(5 + q) << 2));
-        const v2 = <f64>load<f32>(g + (<usize>(10 + q) << 2)), v3 = <f64>load<f32>(g + (<usize>(15 + q) << 2));
-        const v4 = <f64>load<f32>(g + (<usize>(20 + q) << 2));
-        for (let a = 0; a < 6; a++) store<f64>(tmp + (<usize>(a * 5 + q) << 3), g_row(a, v0, v1, v2, v3, v4));
+        const p = g + (<usize>q << 2);
+        g_store(<f64>load<f32>(p), <f64>load<f32>(p, 20), <f64>load<f32>(p, 40), <f64>load<f32>(p, 60),
+          <f64>load<f32>(p, 80), tmp + (<usize>q << 3), 40);
       }
-      // U[a][bb] = G row bb applied to row a of tmp
-      const dst = U + (<usize>(oc * C + c) << 2);
+      // t2[a][bb] = G applied to row a of tmp
       for (let a = 0; a < 6; a++) {
-        const t = tmp + (<usize>(a * 5) << 3);
-        const v0 = load<f64>(t), v1 = load<f64>(t, 8), v2 = load<f64>(t, 16), v3 = load<f64>(t, 24), v4 = load<f64>(t, 32);
-        for (let bb = 0; bb < 6; bb++) {
-          store<f32>(dst + <usize>(a * 6 + bb) * plane, <f32>g_row(bb, v0, v1, v2, v3, v4));
-        }
+        const t = tmp + <usize>a * 40;
+        g_store(load<f64>(t), load<f64>(t, 8), load<f64>(t, 16), load<f64>(t, 24), load<f64>(t, 32), t2 + <usize>a * 48, 8);
       }
+      const dst = U + (<usize>(oc * C + c) << 2);
+      for (let k = 0; k < 36; k++) store<f32>(dst + <usize>k * plane, <f32>load<f64>(t2 + (<usize>k << 3)));
     }
   }
 }
