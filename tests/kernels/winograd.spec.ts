@@ -135,7 +135,7 @@ describe("winograd5_f32_fwd", () => {
     const s1 = winograd5_f32_scratch_floats(8, 32, 64, 14, 14, 2, 2);
     expect<i32>(winograd5_f32_scratch_floats(64, 32, 64, 14, 14, 2, 2)).toBe(s1, "more samples than one chunk: same scratch");
     expect<i32>(winograd5_f32_scratch_floats(4096, 32, 64, 14, 14, 2, 2)).toBe(s1, "batch 4096: same scratch");
-    expect<bool>(s1 < (1 << 20)).toBe(true, "32->64 on 14x14 needs under 4 MiB, got " + s1.toString() + " floats");
+    expect<bool>(s1 < (1 << 21)).toBe(true, "32->64 on 14x14 needs under 8 MiB, got " + s1.toString() + " floats");
     expect<i32>(winograd5_f32_scratch_floats(1, 1, 1, 3, 3, 0, 0)).toBe(0, "empty output: no scratch");
   });
 });
