@@ -160,6 +160,8 @@ describe('Conv2d: forward and gradients against float64 and central differences'
     { name: '3->2, 3x2 kernel, stride (2,1), padding (1,0)', O: 2, g: geometry(3, 8, 7, [3, 2], [2, 1], [1, 0]), batch: 3 },
     { name: '2->3, dilation 2, stride 3, padding 2, no bias', O: 3, g: geometry(2, 11, 10, [3, 3], [3, 3], [2, 2], [2, 2]), bias: false, batch: 2 },
     { name: '3->5, dilation (2,1), padding (0,1)', O: 5, g: geometry(3, 9, 6, [2, 3], [1, 2], [0, 1], [2, 1]), batch: 1 },
+    { name: '8->3, 5x5 padding 2: the Winograd F(2x2, 5x5) forward', O: 3, g: geometry(8, 7, 9, [5, 5], [1, 1], [2, 2]), batch: 2 },
+    { name: '9->2, 5x5 no padding, odd output 3x5: Winograd with cropped edge tiles', O: 2, g: geometry(9, 7, 9, [5, 5]), bias: false, batch: 3 },
     { name: '4->3, 1x1 pointwise', O: 3, g: geometry(4, 5, 3, [1, 1]), batch: 3 },
     { name: '2->2, 1x1 with stride 2', O: 2, g: geometry(2, 5, 6, [1, 1], [2, 2]), batch: 2 },
     { name: '1->2, kernel as large as the input: output 1x1', O: 2, g: geometry(1, 4, 3, [4, 3]), batch: 2 },

@@ -4,6 +4,9 @@ import { ConfigError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import type { Shape } from '../tensor.js';
 import { chw, fmt, outSize, pair, type Pair } from './spatial.js';
+import { getRuntime } from '../runtime/load.js';
+
+const WINOGRAD_MAX_BATCH = 1 << 16;
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -76,10 +79,25 @@ export class Conv2d extends Layer {
     return this.kernelSize.every((k) => k === 1) && this.stride.every((s) => s === 1) && this.padding.every((p) => p === 0);
   }
 
+  /**
+   * 5x5, stride 1, dilation 1 with at least 8 input channels: the forward uses Winograd
+   * F(2x2, 5x5) (2.8x fewer multiplications; about 2x faster than im2col + GEMM on the MNIST
+   * CNN's second convolution). With fewer channels its GEMMs are too thin to win.
+   */
+  private usesWinograd(): boolean {
+    return this.kernelSize.every((k) => k === 5) && this.stride.every((s) => s === 1) &&
+      this.dilation.every((d) => d === 1) && this.inChannels >= 8;
+  }
+
   override scratch(inShape: Shape): number {
     if (this.isPointwise()) return 0;
     const [, oh, ow] = this.outputShape(inShape);
-    return this.inChannels * this.kernelSize[0] * this.kernelSize[1] * oh * ow;
+    const im2col = this.inChannels * this.kernelSize[0] * this.kernelSize[1] * oh * ow;
+    if (!this.usesWinograd()) return im2col;
+    // the Winograd scratch stops growing once a chunk of tile rows is full: a large N bounds it
+    const winograd = getRuntime().kernels.winograd5_f32_scratch_floats(WINOGRAD_MAX_BATCH, this.inChannels, this.outChannels,
+      inShape[1], inShape[2], this.padding[0], this.padding[1]);
+    return Math.max(im2col, winograd);
   }
 
   /** Unfolds sample x (byte offset) into the scratch and returns where its col matrix is. */
@@ -94,6 +112,11 @@ export class Conv2d extends Layer {
   override forward(a: ForwardArgs): void {
     const { rt, batch, x, y, inShape, outShape } = a;
     const k = rt.kernels;
+    if (this.usesWinograd()) {
+      k.winograd5_f32_fwd(x, batch, inShape[0], inShape[1], inShape[2], this.weight.ptr, this.bias ? this.bias.ptr : 0,
+        this.outChannels, this.padding[0], this.padding[1], outShape[1], outShape[2], y, a.scratch);
+      return;
+    }
     const inSize = inShape[0] * inShape[1] * inShape[2], spatial = outShape[1] * outShape[2];
     const K = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
     for (let n = 0; n < batch; n++) {
