@@ -36,6 +36,8 @@ export class Conv2d extends Layer {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly dilation: [number, number];
+  /** W rotated 180 degrees with in and out swapped, [in, out, 5, 5]: dx by Winograd (see backward). */
+  private readonly flippedWeight: Parameter | null = null;
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
     super();
@@ -57,6 +59,11 @@ export class Conv2d extends Layer {
     if (options.bias ?? true) {
       this.bias = new Parameter('bias', [outChannels], gen.uniform(new Float32Array(outChannels), -bound, bound));
       this.params.push(this.bias);
+    }
+    if (this.winogradInputGradient()) {
+      this.flippedWeight = new Parameter('flipped_weight', [inChannels, outChannels, kh, kw], new Float32Array(outChannels * fanIn));
+      this.flippedWeight.persistent = false;
+      this.buffers.push(this.flippedWeight);
     }
   }
 
@@ -89,15 +96,30 @@ export class Conv2d extends Layer {
       this.dilation.every((d) => d === 1) && this.inChannels >= 8;
   }
 
+  /**
+   * With stride 1, the input gradient is a convolution too: dy padded by 4 - padding, correlated
+   * with the rotated, transposed kernel. Winograd pays off when it has >= 8 input (= out) channels.
+   */
+  private winogradInputGradient(): boolean {
+    return this.kernelSize.every((k) => k === 5) && this.stride.every((s) => s === 1) &&
+      this.dilation.every((d) => d === 1) && this.padding.every((p) => p <= 4) && this.outChannels >= 8;
+  }
+
   override scratch(inShape: Shape): number {
     if (this.isPointwise()) return 0;
     const [, oh, ow] = this.outputShape(inShape);
-    const im2col = this.inChannels * this.kernelSize[0] * this.kernelSize[1] * oh * ow;
-    if (!this.usesWinograd()) return im2col;
+    let floats = this.inChannels * this.kernelSize[0] * this.kernelSize[1] * oh * ow;
     // the Winograd scratch stops growing once a chunk of tile rows is full: a large N bounds it
-    const winograd = getRuntime().kernels.winograd5_f32_scratch_floats(WINOGRAD_MAX_BATCH, this.inChannels, this.outChannels,
-      inShape[1], inShape[2], this.padding[0], this.padding[1]);
-    return Math.max(im2col, winograd);
+    const k = getRuntime().kernels;
+    if (this.usesWinograd()) {
+      floats = Math.max(floats, k.winograd5_f32_scratch_floats(WINOGRAD_MAX_BATCH, this.inChannels, this.outChannels,
+        inShape[1], inShape[2], this.padding[0], this.padding[1]));
+    }
+    if (this.winogradInputGradient()) {
+      floats = Math.max(floats, k.winograd5_f32_scratch_floats(WINOGRAD_MAX_BATCH, this.outChannels, this.inChannels,
+        oh, ow, 4 - this.padding[0], 4 - this.padding[1]));
+    }
+    return floats;
   }
 
   /** Unfolds sample x (byte offset) into the scratch and returns where its col matrix is. */
@@ -133,12 +155,13 @@ export class Conv2d extends Layer {
     const inSize = c * h * w, spatial = outShape[1] * outShape[2], outSize = this.outChannels * spatial;
     const K = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
     if (this.bias) k.bias_f32_grad_channels(dy, this.bias.gradPtr, batch, this.outChannels, spatial, 1);
+    const winogradDx = dx !== 0 && this.winogradInputGradient();
     for (let n = 0; n < batch; n++) {
       const dyn = dy + n * outSize * 4;
       const col = this.unfold(a, x + n * inSize * 4);
       // dW: (out, K) += dy_n: (out, spatial) . col^T, col: (K, spatial)
       k.gemm_f32_nt(this.outChannels, K, spatial, dyn, col, this.weight.gradPtr, 1, rt.gemmScratch);
-      if (!dx) continue;
+      if (!dx || winogradDx) continue;
       const dxn = dx + n * inSize * 4;
       if (this.isPointwise()) {
         // dx_n: (in, spatial) = W^T . dy_n
@@ -150,6 +173,24 @@ export class Conv2d extends Layer {
       k.fill_f32(dxn, inSize, 0);
       k.col2im_f32(a.scratch, c, h, w, this.kernelSize[0], this.kernelSize[1], this.stride[0], this.stride[1],
         this.padding[0], this.padding[1], this.dilation[0], this.dilation[1], outShape[1], outShape[2], dxn);
+    }
+    if (winogradDx) {
+      // dx = dy (padded by 4 - p) correlated with W rotated 180 degrees, in and out swapped
+      this.flipWeight(rt.heap.f32);
+      k.winograd5_f32_fwd(dy, batch, this.outChannels, outShape[1], outShape[2], this.flippedWeight!.ptr, 0, c,
+        4 - this.padding[0], 4 - this.padding[1], h, w, dx, a.scratch);
+    }
+  }
+
+  /** flipped[c, o, 4 - i, 4 - j] = W[o, c, i, j] */
+  private flipWeight(f32: Float32Array): void {
+    const O = this.outChannels, C = this.inChannels;
+    const src = this.weight.ptr >> 2, dst = this.flippedWeight!.ptr >> 2;
+    for (let o = 0; o < O; o++) {
+      for (let c = 0; c < C; c++) {
+        const from = src + (o * C + c) * 25, to = dst + (c * O + o) * 25 + 24;
+        for (let t = 0; t < 25; t++) f32[to - t] = f32[from + t];
+      }
     }
   }
 }
