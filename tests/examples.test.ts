@@ -50,11 +50,11 @@ describe('examples (shortened)', () => {
     const { stdout } = await run(process.execPath, [script('mnist'), '--model', 'cnn', '--epochs', '1', '--train-limit', '640', '--test-limit', '1000']);
     expect(stdout).toMatch(/Conv2d\(1, 32, kernel_size=\(5, 5\), stride=\(1, 1\), padding=\(2, 2\)\) -> \[32, 28, 28\]/);
     expect(stdout).toMatch(/Linear\(in_features=3136, out_features=128, bias=True\)/);
-    expect(stdout).toMatch(/adam lr 0.001, batch 64/);
+    expect(stdout).toMatch(/adam lr 0.001 cosine-annealed to 0 over the run, batch 64/);
     expect(stdout).toMatch(/weighted avg/);
     const json = await run(process.execPath, [script('mnist'), '--model', 'cnn', '--epochs', '1', '--train-limit', '640', '--test-limit', '1000', '--json']);
     const result = JSON.parse(json.stdout.trim().split('\n').at(-1)!);
-    expect(result.config).toMatchObject({ model: 'cnn', optimizer: 'adam', batch_size: 64, train_images: 640 });
+    expect(result.config).toMatchObject({ model: 'cnn', optimizer: 'adam', lr_schedule: 'cosine', batch_size: 64, train_images: 640 });
     expect(result.test_accuracy).toBeGreaterThan(0.5); // 10 Adam steps already learn something
     await expect(run(process.execPath, [script('mnist'), '--model', 'resnet'])).rejects.toThrow(/--model must be one of mlp, cnn/);
   }, 120_000);
