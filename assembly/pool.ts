@@ -16,6 +16,42 @@
 // MaxPool2d
 
 /** The 2x2 stride-2 unpadded max pool, four outputs per step (rows deinterleaved by shuffles). */
+/** The 2x2 stride-2 max alone, for inference: the same comparisons (so the same bits), no indices. */
+function maxpool2x2s2_values(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, y: usize): void {
+  for (let p = 0; p < P; p++) {
+    const plane = x + (<usize>p * <usize>H * <usize>W << 2);
+    const out = y + (<usize>p * <usize>OH * <usize>OW << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const r0 = plane + (<usize>(2 * oh * W) << 2), r1 = r0 + (<usize>W << 2);
+      const yo = out + (<usize>(oh * OW) << 2);
+      let ow = 0;
+      for (; ow + 4 <= OW; ow += 4) {
+        const o = <usize>ow << 3;
+        const t0 = v128.load(r0 + o), t1 = v128.load(r0 + o, 16);
+        const t2 = v128.load(r1 + o), t3 = v128.load(r1 + o, 16);
+        const b = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7), c = v128.shuffle<f32>(t2, t3, 0, 2, 4, 6);
+        const d = v128.shuffle<f32>(t2, t3, 1, 3, 5, 7);
+        let m = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6);
+        m = v128.bitselect(b, m, v128.or(f32x4.gt(b, m), f32x4.ne(b, b)));
+        m = v128.bitselect(c, m, v128.or(f32x4.gt(c, m), f32x4.ne(c, c)));
+        m = v128.bitselect(d, m, v128.or(f32x4.gt(d, m), f32x4.ne(d, d)));
+        v128.store(yo + (<usize>ow << 2), m);
+      }
+      for (; ow < OW; ow++) {
+        const q0 = r0 + (<usize>(2 * ow) << 2), q1 = r1 + (<usize>(2 * ow) << 2);
+        let best = load<f32>(q0);
+        let v = load<f32>(q0, 4);
+        if (v > best || v != v) best = v;
+        v = load<f32>(q1);
+        if (v > best || v != v) best = v;
+        v = load<f32>(q1, 4);
+        if (v > best || v != v) best = v;
+        store<f32>(yo + (<usize>ow << 2), best);
+      }
+    }
+  }
+}
+
 function maxpool2x2s2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, y: usize, arg: usize): void {
   const lanes = i32x4(0, 2, 4, 6);
   const one = i32x4.splat(1), offW = i32x4.splat(W), offW1 = i32x4.splat(W + 1);
@@ -63,14 +99,16 @@ function maxpool2x2s2(x: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, y: usi
 
 /**
  * y: (P, OH, OW) f32 = the max of x: (P, H, W) f32 over each window (padding ignored);
- * arg: (P, OH, OW) i32 = its flat index h*W + w within the plane (first max wins; NaN wins).
+ * arg: (P, OH, OW) i32 = its flat index h*W + w within the plane (first max wins; NaN wins), or
+ * 0 to skip the indices (inference: the values are the same bits either way).
  */
 export function maxpool2d_f32_fwd(
   x: usize, P: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
   OH: i32, OW: i32, y: usize, arg: usize,
 ): void {
   if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && 2 * OH <= H && 2 * OW <= W) {
-    maxpool2x2s2(x, P, H, W, OH, OW, y, arg);
+    if (arg) maxpool2x2s2(x, P, H, W, OH, OW, y, arg);
+    else maxpool2x2s2_values(x, P, H, W, OH, OW, y);
     return;
   }
   let o: usize = 0;
@@ -92,7 +130,7 @@ export function maxpool2d_f32_fwd(
           }
         }
         store<f32>(y + o, best);
-        store<i32>(arg + o, at);
+        if (arg) store<i32>(arg + o, at);
         o += 4;
       }
     }

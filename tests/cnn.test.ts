@@ -51,6 +51,9 @@ function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, 
   try {
     heap.f32.set(x, ptrs.x >> 2);
     heap.f32.set(dy, ptrs.dy >> 2);
+    // workspace and scratch start as garbage (a layer must not rely on what an earlier call left)
+    if (ptrs.ws) heap.i32.fill(-1, ptrs.ws >> 2, (ptrs.ws >> 2) + batch * layer.workspace(inShape));
+    if (ptrs.scratch) heap.f32.fill(NaN, ptrs.scratch >> 2, (ptrs.scratch >> 2) + layer.scratch(inShape));
     const args = { rt, batch, x: ptrs.x, y: ptrs.y, ws: ptrs.ws, scratch: ptrs.scratch, inShape, outShape, training };
     layer.training = training;
     layer.forward(args);
@@ -204,6 +207,10 @@ describe('pooling: forward and input gradients against float64 and central diffe
     it(`MaxPool2d ${c.name}`, () => {
       const layer = new MaxPool2d([g.kh, g.kw], { stride: [g.sh, g.sw], padding: [g.ph, g.pw] });
       checkLayer(layer, inShape, c.batch, (x) => pool64(g, c.batch, x, 'max'));
+    });
+    it(`MaxPool2d ${c.name}, eval mode (the forward skips the indices; backward recomputes them)`, () => {
+      const layer = new MaxPool2d([g.kh, g.kw], { stride: [g.sh, g.sw], padding: [g.ph, g.pw] });
+      checkLayer(layer, inShape, c.batch, (x) => pool64(g, c.batch, x, 'max'), { training: false });
     });
     for (const countIncludePad of [true, false]) {
       it(`AvgPool2d ${c.name}, countIncludePad ${countIncludePad}`, () => {

@@ -49,6 +49,9 @@ abstract class Pool2d extends Layer {
  * maximum within its plane (the per-sample workspace), so backward routes each gradient there.
  */
 export class MaxPool2d extends Pool2d {
+  /** Whether the workspace holds the indices of the last forward (inference skips them). */
+  private indicesFresh = false;
+
   constructor(kernelSize: Pair, options: PoolOptions = {}) {
     super('MaxPool2d', kernelSize, options);
   }
@@ -61,13 +64,21 @@ export class MaxPool2d extends Pool2d {
     return c * oh * ow;
   }
 
-  override forward({ rt, batch, x, y, ws, inShape, outShape }: ForwardArgs): void {
-    rt.kernels.maxpool2d_f32_fwd(x, batch * inShape[0], inShape[1], inShape[2], this.kernelSize[0], this.kernelSize[1],
-      this.stride[0], this.stride[1], this.padding[0], this.padding[1], outShape[1], outShape[2], y, ws);
+  override forward(a: ForwardArgs): void {
+    // inference needs only the maxima; backward after an eval-mode forward recomputes the indices
+    this.pool(a, a.training ? a.ws : 0);
+    this.indicesFresh = a.training;
   }
 
-  override backward({ rt, batch, dy, dx, ws, inShape, outShape }: BackwardArgs): void {
+  private pool({ rt, batch, x, y, inShape, outShape }: ForwardArgs, arg: number): void {
+    rt.kernels.maxpool2d_f32_fwd(x, batch * inShape[0], inShape[1], inShape[2], this.kernelSize[0], this.kernelSize[1],
+      this.stride[0], this.stride[1], this.padding[0], this.padding[1], outShape[1], outShape[2], y, arg);
+  }
+
+  override backward(a: BackwardArgs): void {
+    const { rt, batch, dy, dx, ws, inShape, outShape } = a;
     if (!dx) return;
+    if (!this.indicesFresh) { this.pool(a, ws); this.indicesFresh = true; }
     rt.kernels.maxpool2d_f32_bwd(dy, ws, batch * inShape[0], inShape[1], inShape[2], outShape[1], outShape[2], dx);
   }
 }

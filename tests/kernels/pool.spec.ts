@@ -138,6 +138,11 @@ describe("maxpool2d_f32_fwd", () => {
         expectBits(what + ": y", y, wantY);
         expectBits(what + ": arg", arg, wantArg);
         expectBits(what + ": x unchanged", x, xBits);
+        // arg = 0 (inference, no indices): the same values, bit for bit
+        const y2 = allocF32(g.outSize);
+        fillValue(y2, g.outSize, 7);
+        maxpool2d_f32_fwd(x, g.P, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.OH, g.OW, y2, 0);
+        expectBits(what + ": y without indices", y2, wantY);
         checkGuardsAndFree(what);
       }
     }
