@@ -14,18 +14,13 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as simdnet from '../bindings/index.js';
+import { comparators, fixture, f32, maxAbs } from './helpers/parity.js';
 import {
   init, Linear, ReLU, LogSoftmax, NLLLoss, SGD, Sequential, Tensor, ParameterSet, parseIdx,
   type Layer, type Loss, type Optimizer, type Runtime, type Shape,
 } from '../bindings/index.js';
 
 const api = simdnet as unknown as Record<string, new (...args: unknown[]) => unknown>;
-
-function fixture<T>(file: string): T {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8')) as T;
-}
-
-const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
 
 let rt: Runtime;
 beforeAll(async () => { rt = await init(); });
@@ -34,37 +29,7 @@ beforeAll(async () => { rt = await init(); });
 
 const RTOL = 1e-5;
 const ATOL_SCALE = 1e-6;
-
-function maxAbs(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
-  return m;
-}
-
-/**
- * Elementwise |got - want| <= rtol |want| + atol with atol = atolScale * max|want|; on failure
- * names the case, the index, both values and the tolerance (and how many others fail).
- */
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string,
-  { rtol = RTOL, atolScale = ATOL_SCALE } = {}): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  const atol = atolScale * maxAbs(want);
-  let first = -1, bad = 0;
-  for (let i = 0; i < want.length; i++) {
-    const ok = Math.abs(got[i] - want[i]) <= rtol * Math.abs(want[i]) + atol;
-    if (!ok) { bad++; if (first < 0) first = i; }
-  }
-  if (bad) {
-    const tol = rtol * Math.abs(want[first]) + atol;
-    throw new Error(`${what}[${first}]: got ${got[first]}, want ${want[first]} (|diff| ${Math.abs(got[first] - want[first])}, ` +
-      `tolerance ${tol}); ${bad} of ${want.length} values outside the tolerance`);
-  }
-}
-
-function expectScalar(got: number, want: number, what: string, rtol = RTOL, atol = 1e-7): void {
-  const tol = rtol * Math.abs(want) + atol;
-  if (!(Math.abs(got - want) <= tol)) throw new Error(`${what}: got ${got}, want ${want} (tolerance ${tol})`);
-}
+const { expectClose, expectScalar } = comparators(RTOL, ATOL_SCALE);
 
 // ---- layers --------------------------------------------------------------------------------
 
