@@ -2,6 +2,7 @@
 // float64 reimplementations, input and parameter gradients against central differences of them,
 // running statistics, shape errors that name the shapes, and a small CNN learning real MNIST.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { expectClose, numericGrad } from './helpers/gradcheck.js';
 import {
   init, Generator, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ReLU, Flatten, Linear,
   CrossEntropyLoss, Adam, Sequential, Tensor, ParameterSet, ConfigError, ShapeError, InputError, SimdnetError,
@@ -12,28 +13,7 @@ import { randn, sameBits, weightBits } from './helpers/mlp.js';
 let rt: Runtime;
 beforeAll(async () => { rt = await init(); });
 
-const H = 1e-6;
 const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
-
-function numericGrad(f: () => number, v: Float64Array): Float64Array {
-  const g = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const keep = v[i];
-    v[i] = keep + H; const up = f();
-    v[i] = keep - H; const down = f();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * H);
-  }
-  return g;
-}
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const tol = atol + rtol * Math.abs(want[i]);
-    if (!(Math.abs(got[i] - want[i]) <= tol)) throw new Error(`${what}[${i}]: kernel ${got[i]}, reference ${want[i]} (tolerance ${tol})`);
-  }
-}
 
 /** One layer's forward then backward through the kernels, with its params, buffers, workspace and scratch planned. */
 function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, dy: Float32Array, training = true) {

@@ -3,6 +3,7 @@
 // gradients with central differences of that float64 function. The float64 forward is itself
 // checked against the kernels' forward, so both sides describe the same function.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { expectClose, numericGrad } from './helpers/gradcheck.js';
 import {
   init, Generator, Linear, ReLU, Softmax, LogSoftmax, Flatten, NLLLoss, CrossEntropyLoss, Tensor,
   ParameterSet, Sequential, type Layer, type Runtime, type Shape,
@@ -11,31 +12,6 @@ import { randn } from './helpers/mlp.js';
 
 let rt: Runtime;
 beforeAll(async () => { rt = await init(); });
-
-const H = 1e-6;
-
-/** Central difference of f at every index of v (or the given indices), in float64. */
-function numericGrad(f: () => number, v: Float64Array, indices?: number[]): Float64Array {
-  const g = new Float64Array(v.length);
-  for (const i of indices ?? v.keys()) {
-    const keep = v[i];
-    v[i] = keep + H; const up = f();
-    v[i] = keep - H; const down = f();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * H);
-  }
-  return g;
-}
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, indices?: number[], rtol = 1e-3, atol = 1e-4): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  for (const i of indices ?? Array.from({ length: want.length }, (_, k) => k)) {
-    const tol = atol + rtol * Math.abs(want[i]);
-    if (!(Math.abs(got[i] - want[i]) <= tol)) {
-      throw new Error(`${what}[${i}]: kernel ${got[i]}, reference ${want[i]} (tolerance ${tol})`);
-    }
-  }
-}
 
 /** Runs one layer's forward and backward through the kernels on wasm buffers. */
 function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, dy: Float32Array) {
@@ -72,7 +48,7 @@ function checkLayer(layer: Layer, inShape: Shape, batch: number, forward64: (x: 
   const yRef = forward64(x64r, params);
   const dy = Float32Array.from(randn(gen, yRef.length));
   const { y, dx, grads } = runLayer(layer, inShape, batch, x, dy);
-  expectClose(y, yRef, `${layer} forward`, undefined, 1e-5, 1e-6);
+  expectClose(y, yRef, `${layer} forward`, 1e-5, 1e-6);
   const objective = () => forward64(x64r, params).reduce((s, v, i) => s + v * dy[i], 0);
   expectClose(dx, numericGrad(objective, x64r), `${layer} input gradient`);
   layer.params.forEach((p, k) => {

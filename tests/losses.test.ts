@@ -3,6 +3,7 @@
 // formulas (the float64 forward is checked against the kernels' forward too), typed errors, and
 // end-to-end fits through Sequential (a regression and binary classifiers).
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { expectClose, numericGrad } from './helpers/gradcheck.js';
 import * as simdnet from '../bindings/index.js';
 import {
   init, Generator, Tensor, Linear, Sequential, SGD, Layer,
@@ -13,31 +14,6 @@ import { randn, sameBits, weightBits } from './helpers/mlp.js';
 
 let rt: Runtime;
 beforeAll(async () => { rt = await init(); });
-
-const H = 1e-6;
-
-/** Central differences of f at every index of v, in float64. */
-function numericGrad(f: () => number, v: Float64Array): Float64Array {
-  const g = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const keep = v[i];
-    v[i] = keep + H; const up = f();
-    v[i] = keep - H; const down = f();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * H);
-  }
-  return g;
-}
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-6): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const tol = atol + rtol * Math.abs(want[i]);
-    if (!(Math.abs(got[i] - want[i]) <= tol)) {
-      throw new Error(`${what}[${i}]: kernel ${got[i]}, reference ${want[i]} (tolerance ${tol})`);
-    }
-  }
-}
 
 type Reduction = 'mean' | 'sum';
 
@@ -62,7 +38,7 @@ function checkDenseLoss(make: (reduction: Reduction) => Loss, loss64: (out: Floa
     expect(Math.abs(value - want), `${lossFn} value ${value} vs ${want}`).toBeLessThan(2e-6 * Math.max(1, Math.abs(want)));
     const grad = lossFn.backward();
     expect(grad.shape).toEqual([rows, cols]);
-    expectClose(grad.data, numericGrad(f, out64), `${lossFn} gradient (${rows}x${cols})`);
+    expectClose(grad.data, numericGrad(f, out64), `${lossFn} gradient (${rows}x${cols})`, 1e-3, 1e-6);
   }
 }
 
@@ -153,7 +129,7 @@ describe('dense loss gradients (float64 reference, central differences)', () => 
         return s * scale;
       };
       expect(Math.abs(value - f())).toBeLessThan(1e-5 * Math.max(1, Math.abs(f())));
-      expectClose(lossFn.backward().data, numericGrad(f, out64), `${lossFn} gradient`);
+      expectClose(lossFn.backward().data, numericGrad(f, out64), `${lossFn} gradient`, 1e-3, 1e-6);
       // the smoothing changes the value: it is not plain cross-entropy
       const plain = new CrossEntropyLoss({ reduction }).forward(new Tensor(out, [rows, cols]), labels);
       expect(Math.abs(plain - value)).toBeGreaterThan(1e-3);
