@@ -92,8 +92,12 @@ export class Conv2d extends Layer {
    * CNN's second convolution). With fewer channels its GEMMs are too thin to win.
    */
   private usesWinograd(): boolean {
-    return this.kernelSize.every((k) => k === 5) && this.stride.every((s) => s === 1) &&
-      this.dilation.every((d) => d === 1) && this.inChannels >= 8;
+    return this.isDense5x5() && this.inChannels >= 8;
+  }
+
+  /** 5x5, stride 1, dilation 1: the shape winograd5_f32_fwd computes. */
+  private isDense5x5(): boolean {
+    return this.kernelSize.every((k) => k === 5) && this.stride.every((s) => s === 1) && this.dilation.every((d) => d === 1);
   }
 
   /**
@@ -101,8 +105,7 @@ export class Conv2d extends Layer {
    * with the rotated, transposed kernel. Winograd pays off when it has >= 8 input (= out) channels.
    */
   private winogradInputGradient(): boolean {
-    return this.kernelSize.every((k) => k === 5) && this.stride.every((s) => s === 1) &&
-      this.dilation.every((d) => d === 1) && this.padding.every((p) => p <= 4) && this.outChannels >= 8;
+    return this.isDense5x5() && this.padding.every((p) => p <= 4) && this.outChannels >= 8;
   }
 
   override scratch(inShape: Shape): number {
