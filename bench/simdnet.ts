@@ -13,8 +13,8 @@ export function simdnetGemmGflops(rt: Runtime, M: number, K: number, N: number, 
   const heap = rt.heap;
   const a = heap.alloc(M * K * 4, 'bench A'), b = heap.alloc(K * N * 4, 'bench B'), c = heap.alloc(M * N * 4, 'bench C');
   const g = new Generator(1);
-  g.uniform(heap.f32.subarray(a >> 2, (a >> 2) + M * K), -1, 1);
-  g.uniform(heap.f32.subarray(b >> 2, (b >> 2) + K * N), -1, 1);
+  g.uniform(heap.f32.subarray(a >>> 2, (a >>> 2) + M * K), -1, 1);
+  g.uniform(heap.f32.subarray(b >>> 2, (b >>> 2) + K * N), -1, 1);
   try {
     const seconds = medianSecondsPerCall(() => rt.kernels.gemm_f32_nn(M, N, K, a, b, c, 0, rt.gemmScratch), minSeconds);
     return (2 * M * N * K) / seconds / 1e9;
@@ -171,7 +171,7 @@ export function simdnetConv2dMs(rt: Runtime, api: Pick<SimdnetCnnApi, 'Conv2d'>,
   const x = heap.alloc(inFloats * 4, 'bench conv x'), y = heap.alloc(outFloats * 4, 'bench conv y');
   const ws = wsFloats > 0 ? heap.alloc(wsFloats * 4, 'bench conv workspace') : 0;
   const scratch = scratchFloats > 0 ? heap.alloc(scratchFloats * 4, 'bench conv scratch') : 0;
-  new Generator(5).uniform(heap.f32.subarray(x >> 2, (x >> 2) + inFloats), 0, 1);
+  new Generator(5).uniform(heap.f32.subarray(x >>> 2, (x >>> 2) + inFloats), 0, 1);
   try {
     const args = { rt, batch: c.batch, x, y, ws, scratch, inShape, outShape, training: false };
     return 1e3 * medianSecondsPerCall(() => conv.forward(args), minSeconds, 10, 3);

@@ -2,6 +2,8 @@
 // the same weights after training. xoshiro128** (Blackman & Vigna, https://prng.di.unimi.it/),
 // seeded through splitmix32; all arithmetic is 32-bit integer, hence identical on every runtime.
 
+import { ConfigError, describe } from './errors.js';
+
 export class Generator {
   private s = new Uint32Array(4);
 
@@ -9,8 +11,11 @@ export class Generator {
     this.manualSeed(seed);
   }
 
+  /** Reseeds with any safe integer (its low 32 bits, as unsigned, seed the state). */
   manualSeed(seed: number): this {
-    if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${seed}`);
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+      throw new ConfigError(`seed must be an integer, got ${describe(seed)}`);
+    }
     let z = seed >>> 0;
     for (let i = 0; i < 4; i++) {
       // splitmix32
@@ -42,7 +47,7 @@ export class Generator {
 
   /** Uniform integer in [0, n), without modulo bias. */
   randint(n: number): number {
-    if (n <= 0 || n > 0x100000000) throw new RangeError(`randint bound out of range: ${n}`);
+    if (!(Number.isInteger(n) && n > 0 && n <= 0x100000000)) throw new ConfigError(`randint: the bound must be an integer in [1, 2^32], got ${describe(n)}`);
     const limit = 0x100000000 - (0x100000000 % n);
     let x: number;
     do x = this.nextUint32(); while (x >= limit);
@@ -51,12 +56,17 @@ export class Generator {
 
   /** Fills `out` with uniform samples from [low, high), rounded to float32. */
   uniform(out: Float32Array, low: number, high: number): Float32Array {
+    if (!(out instanceof Float32Array)) throw new ConfigError(`uniform: out must be a Float32Array, got ${describe(out)}`);
+    if (!Number.isFinite(low) || !Number.isFinite(high)) throw new ConfigError(`uniform: bounds must be finite, got [${low}, ${high})`);
     for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * this.random();
     return out;
   }
 
   /** A random permutation of 0..n-1 (Fisher-Yates), written into `out` if given. */
-  permutation(n: number, out = new Int32Array(n)): Int32Array {
+  permutation(n: number, out?: Int32Array): Int32Array {
+    if (!(Number.isInteger(n) && n >= 0 && n <= 0x7fffffff)) throw new ConfigError(`permutation: n must be an integer >= 0, got ${describe(n)}`);
+    if (out === undefined) out = new Int32Array(n);
+    else if (!(out instanceof Int32Array) || out.length < n) throw new ConfigError(`permutation: out must be an Int32Array of at least ${n} values`);
     for (let i = 0; i < n; i++) out[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.randint(i + 1);
@@ -72,6 +82,12 @@ function rotl(x: number, k: number): number {
 
 /** The process-wide generator, like PyTorch's default generator. */
 export const defaultGenerator = new Generator(0);
+
+/** `generator` itself when it is a Generator, else a ConfigError naming `owner`. */
+export function checkGenerator(owner: string, generator: unknown): Generator {
+  if (!(generator instanceof Generator)) throw new ConfigError(`${owner}: generator must be a Generator, got ${describe(generator)}`);
+  return generator;
+}
 
 /** Seeds the default generator (torch.manual_seed). */
 export function manualSeed(seed: number): void {

@@ -1,18 +1,26 @@
-// Plain data in and out: a Float32Array plus a shape, which the caller owns.
+// Plain data in and out: a Float32Array plus a shape. A Tensor is immutable in form: its shape is
+// a frozen copy of the caller's (mutating the array passed in changes nothing) and its data
+// reference cannot be replaced. The values are the caller's: a Float32Array is used as given (no
+// copy of a 60,000-image training set); any other array of numbers is copied into one.
 
-import { ShapeError, InputError } from './errors.js';
+import { ShapeError, InputError, describe } from './errors.js';
+import { ownedF32 } from './memory/view.js';
 
 export type Shape = readonly number[];
 
 export class Tensor {
-  constructor(readonly data: Float32Array, readonly shape: Shape) {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape [${shape.join(', ')}]: dimensions must be non-negative integers`);
+  readonly data: Float32Array;
+  readonly shape: Shape;
+
+  constructor(data: Float32Array | ArrayLike<number>, shape: Shape) {
+    const frozen = checkShape(shape, 'Tensor');
+    this.data = toFloat32(data, 'Tensor data');
+    this.shape = frozen;
+    const size = sizeOf(frozen);
+    if (this.data.length !== size) {
+      throw new ShapeError(`data of length ${this.data.length} does not fit shape ${formatShape(frozen)} (${size} elements)`);
     }
-    const size = sizeOf(shape);
-    if (data.length !== size) {
-      throw new ShapeError(`data of length ${data.length} does not fit shape [${shape.join(', ')}] (${size} elements)`);
-    }
+    Object.freeze(this);
   }
 
   get size(): number { return this.data.length; }
@@ -20,7 +28,33 @@ export class Tensor {
 
 /** Makes a tensor; `data` may be any array-like of numbers. */
 export function tensor(data: Float32Array | ArrayLike<number>, shape: Shape): Tensor {
-  return new Tensor(data instanceof Float32Array ? data : Float32Array.from(data), shape);
+  return new Tensor(data, shape);
+}
+
+/** A frozen copy of `shape`, checked to be an array of non-negative integers. */
+export function checkShape(shape: unknown, what: string): Shape {
+  if (!Array.isArray(shape) && !(ArrayBuffer.isView(shape) && !(shape instanceof DataView))) {
+    throw new ShapeError(`${what}: shape must be an array of non-negative integers, got ${describe(shape)}`);
+  }
+  const copy = Array.from(shape as ArrayLike<unknown>);
+  for (const d of copy) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`${what}: invalid shape [${copy.map(String).join(', ')}]: dimensions must be non-negative integers`);
+    }
+  }
+  return Object.freeze(copy as number[]);
+}
+
+/** `data` as a Float32Array: a Float32Array as is (a live view of wasm memory copied), other arrays of numbers copied. */
+export function toFloat32(data: unknown, what: string): Float32Array {
+  if (data instanceof Float32Array) return ownedF32(data);
+  const arrayLike = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
+  if (!arrayLike) throw new InputError(`${what} must be a Float32Array or an array of numbers, got ${describe(data)}`);
+  const values = data as ArrayLike<unknown>;
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== 'number') throw new InputError(`${what}: element ${i} is ${describe(values[i])}, not a number`);
+  }
+  return Float32Array.from(values as ArrayLike<number>);
 }
 
 export function sizeOf(shape: Shape): number {
@@ -43,13 +77,17 @@ export type Labels = Int32Array | Uint8Array | Uint16Array | Uint32Array | Int8A
 
 /** Checks labels are integers in [0, classes) and returns them as an Int32Array (copied). */
 export function toLabels(labels: Labels, expectedLength: number, classes: number): Int32Array {
+  const arrayLike = Array.isArray(labels) || (ArrayBuffer.isView(labels) && !(labels instanceof DataView));
+  if (!arrayLike) throw new InputError(`labels must be an array of integers, got ${describe(labels)}`);
   if (labels.length !== expectedLength) {
     throw new ShapeError(`got ${labels.length} labels for ${expectedLength} samples`);
   }
   const out = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i];
-    if (!Number.isInteger(v)) throw new InputError(`label ${i} is ${v}: labels must be integers`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      throw new InputError(`label ${i} is ${typeof v === 'number' ? v : describe(v)}: labels must be integers`);
+    }
     if (v < 0 || v >= classes) throw new InputError(`label ${i} is ${v}: labels must lie in [0, ${classes - 1}] for ${classes} classes`);
     out[i] = v;
   }

@@ -26,14 +26,14 @@ function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, 
   const perSample = layer.workspace(inShape);
   const ws = perSample ? heap.alloc(batch * perSample * 4, 'ws') : 0;
   try {
-    heap.f32.set(x, px >> 2);
-    heap.f32.set(dy, pdy >> 2);
+    heap.f32.set(x, px >>> 2);
+    heap.f32.set(dy, pdy >>> 2);
     const args = { rt, batch, x: px, y: py, ws, inShape, outShape, training };
     layer.forward(args);
-    const y = heap.f32.slice(py >> 2, (py >> 2) + nOut);
+    const y = heap.f32.slice(py >>> 2, (py >>> 2) + nOut);
     layer.backward({ ...args, dy: pdy, dx: pdx });
-    const dx = heap.f32.slice(pdx >> 2, (pdx >> 2) + nIn);
-    const mask = ws ? heap.f32.slice(ws >> 2, (ws >> 2) + batch * perSample) : null;
+    const dx = heap.f32.slice(pdx >>> 2, (pdx >>> 2) + nIn);
+    const mask = ws ? heap.f32.slice(ws >>> 2, (ws >>> 2) + batch * perSample) : null;
     return { y, dx, mask };
   } finally {
     for (const p of new Set([px, py, pdy, pdx, ws])) if (p) heap.release(p);
@@ -182,9 +182,9 @@ describe('Dropout', () => {
     const px = rt.heap.alloc(n * 4, 'x'), py = rt.heap.alloc(n * 4, 'y'), pm = rt.heap.alloc(n * 4, 'mask');
     try {
       for (const [seed, p] of [[0, 0.5], [1, 0.1], [0xdeadbeef, 0.9], [123456789, 0.3]]) {
-        rt.heap.f32.fill(1, px >> 2, (px >> 2) + n);
+        rt.heap.f32.fill(1, px >>> 2, (px >>> 2) + n);
         rt.kernels.dropout_f32_fwd(px, py, pm, n, p, seed);
-        const mask = rt.heap.f32.slice(pm >> 2, (pm >> 2) + n);
+        const mask = rt.heap.f32.slice(pm >>> 2, (pm >>> 2) + n);
         expect(Array.from(mask), `seed ${seed}, p ${p}`).toEqual(Array.from(referenceMask(seed, n, p)));
       }
     } finally {

@@ -22,8 +22,9 @@ describe('bundling', () => {
       bundle: true, write: false, format: 'esm', platform: 'browser', external: ['node:*'], logLevel: 'silent',
       minify: true,
     });
-    // ~53 KB at issue 3 (layers, losses, optimizers, schedulers, data, metrics); the budget leaves
-    // room for the CNN layers but catches an accidentally bundled dependency.
-    expect(result.outputFiles[0].contents.length).toBeLessThan(80_000);
+    // ~53 KB at issue 3 (layers, losses, optimizers, schedulers, data, metrics), ~76 KB with the
+    // CNN layers, ~85 KB with issue 7's checks (option validation, live views, typed errors); the
+    // budget catches an accidentally bundled dependency.
+    expect(result.outputFiles[0].contents.length).toBeLessThan(100_000);
   });
 });

@@ -29,17 +29,17 @@ function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, 
     scratch: layer.scratch(inShape) ? heap.alloc(layer.scratch(inShape) * 4, 'scratch') : 0,
   };
   try {
-    heap.f32.set(x, ptrs.x >> 2);
-    heap.f32.set(dy, ptrs.dy >> 2);
+    heap.f32.set(x, ptrs.x >>> 2);
+    heap.f32.set(dy, ptrs.dy >>> 2);
     // workspace and scratch start as garbage (a layer must not rely on what an earlier call left)
-    if (ptrs.ws) heap.i32.fill(-1, ptrs.ws >> 2, (ptrs.ws >> 2) + batch * layer.workspace(inShape));
-    if (ptrs.scratch) heap.f32.fill(NaN, ptrs.scratch >> 2, (ptrs.scratch >> 2) + layer.scratch(inShape));
+    if (ptrs.ws) heap.i32.fill(-1, ptrs.ws >>> 2, (ptrs.ws >>> 2) + batch * layer.workspace(inShape));
+    if (ptrs.scratch) heap.f32.fill(NaN, ptrs.scratch >>> 2, (ptrs.scratch >>> 2) + layer.scratch(inShape));
     const args = { rt, batch, x: ptrs.x, y: ptrs.y, ws: ptrs.ws, scratch: ptrs.scratch, inShape, outShape, training };
     layer.training = training;
     layer.forward(args);
-    const y = heap.f32.slice(ptrs.y >> 2, (ptrs.y >> 2) + nOut);
+    const y = heap.f32.slice(ptrs.y >>> 2, (ptrs.y >>> 2) + nOut);
     layer.backward({ ...args, dy: ptrs.dy, dx: ptrs.dx });
-    const dx = heap.f32.slice(ptrs.dx >> 2, (ptrs.dx >> 2) + nIn);
+    const dx = heap.f32.slice(ptrs.dx >>> 2, (ptrs.dx >>> 2) + nIn);
     return { y, dx, grads: layer.params.map((p) => Float64Array.from(p.grad!)), buffers: layer.buffers.map((b) => b.data.slice()) };
   } finally {
     for (const p of Object.values(ptrs)) if (p) heap.release(p);
@@ -273,7 +273,7 @@ describe('BatchNorm: forward, gradients and running statistics', () => {
     try {
       const means: number[][] = [];
       for (const x of xs) {
-        heap.f32.set(x, px >> 2);
+        heap.f32.set(x, px >>> 2);
         layer.forward({ rt, batch: 4, x: px, y: py, ws: 0, scratch: 0, inShape: [2], outShape: [2], training: true });
         means.push([0, 1].map((c) => (x[c] + x[2 + c] + x[4 + c] + x[6 + c]) / 4));
       }
@@ -320,7 +320,7 @@ describe('bad shapes and hyperparameters are typed errors that name the shapes',
     expect(() => new Sequential([new Conv2d(1, 8, 3)], { inputShape: [784] }))
       .toThrow(/expects a per-sample input \[channels, height, width\], got \[784\]/);
     expect(() => new Sequential([new MaxPool2d(2)], { inputShape: [1, 27.5, 28] }))
-      .toThrow(/input shape \[1, 27.5, 28\] has a size that is not a positive integer/);
+      .toThrow(/inputShape: invalid shape \[1, 27.5, 28\]: dimensions must be non-negative integers/);
     expect(() => new Sequential([new MaxPool2d(3)], { inputShape: [4, 2, 8] })).toThrow(ShapeError);
     expect(() => new Sequential([new BatchNorm2d(16)], { inputShape: [8, 4, 4] })).toThrow(/expects 16 channels, got input \[8, 4, 4\]/);
     expect(() => new Sequential([new BatchNorm1d(4)], { inputShape: [4, 2, 2] })).toThrow(/\[C\] or \[C, L\], got \[4, 2, 2\]/);

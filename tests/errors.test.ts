@@ -167,7 +167,7 @@ describe('explicit loop and API misuse', () => {
     const model = new Sequential([new Linear(784, 64), new ReLU(), new Linear(64, 10)], { runtime: rt });
     const before = weightBits(model);
     expect(() => model.predict(new Float32Array(784 * 4000), { batchSize: 4000 }))
-      .toThrow(/out of memory: activation arena for batch 4000 needs the wasm memory to reach .* MiB, over the limit of 8.0 MiB/);
+      .toThrow(/out of memory: inference arena for batch 4000 needs the wasm memory to reach .* MiB, over the limit of 8.0 MiB/);
     expect(sameBits(before, weightBits(model))).toBe(true);
     expect(model.predict(new Float32Array(784 * 10)).shape).toEqual([10, 10]); // still usable
     expect(() => new Sequential([new Linear(5000, 1000)], { runtime: rt })).toThrow(MemoryError);

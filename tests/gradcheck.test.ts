@@ -23,15 +23,15 @@ function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, 
   const heap = rt.heap;
   const px = heap.alloc(nIn * 4, 'x'), py = layer.aliasesInput ? px : heap.alloc(nOut * 4, 'y');
   const pdy = heap.alloc(nOut * 4, 'dy'), pdx = layer.aliasesInput ? pdy : heap.alloc(nIn * 4, 'dx');
-  heap.f32.set(x, px >> 2);
-  heap.f32.set(dy, pdy >> 2);
+  heap.f32.set(x, px >>> 2);
+  heap.f32.set(dy, pdy >>> 2);
   const perSample = layer.workspace(inShape);
   const ws = perSample ? heap.alloc(batch * perSample * 4, 'ws') : 0;
   const args = { rt, batch, x: px, y: py, ws, inShape, outShape, training: true };
   layer.forward(args);
-  const y = heap.f32.slice(py >> 2, (py >> 2) + nOut);
+  const y = heap.f32.slice(py >>> 2, (py >>> 2) + nOut);
   layer.backward({ ...args, dy: pdy, dx: pdx });
-  const dx = heap.f32.slice(pdx >> 2, (pdx >> 2) + nIn);
+  const dx = heap.f32.slice(pdx >>> 2, (pdx >>> 2) + nIn);
   const grads = layer.params.map((p) => Float64Array.from(p.grad!));
   return { y, dx, grads };
 }

@@ -55,7 +55,7 @@ function weights(model: Sequential): Float64Array[] {
 /** The part of a slab-layout state buffer that belongs to each parameter. */
 function perParam(model: Sequential, slab: Float32Array): Float32Array[] {
   const set = model.parameters();
-  return set.params.map((p) => slab.subarray((p.ptr - set.ptr) >> 2, ((p.ptr - set.ptr) >> 2) + p.size));
+  return set.params.map((p) => slab.subarray((p.ptr - set.ptr) >>> 2, ((p.ptr - set.ptr) >>> 2) + p.size));
 }
 
 /** Largest error relative to max(|want_i|, max_j |want_j| / 10); the caller compares it with 1e-5. */
@@ -315,7 +315,7 @@ describe('hyperparameter errors are ConfigErrors that name the option and the va
     ['Adam betas not a pair', () => new Adam(model, { betas: [0.9] as unknown as [number, number] }), /betas must be a pair/],
     ['Adam eps -1e-8', () => new Adam(model, { eps: -1e-8 }), /Adam: eps must be >= 0, got -1e-8/],
     ['Adam weightDecay -0.1', () => new Adam(model, { weightDecay: -0.1 }), /Adam: weightDecay must be >= 0, got -0.1/],
-    ['Adam amsgrad "yes"', () => new Adam(model, { amsgrad: 'yes' as unknown as boolean }), /amsgrad must be true or false, got yes/],
+    ['Adam amsgrad "yes"', () => new Adam(model, { amsgrad: 'yes' as unknown as boolean }), /amsgrad must be true or false, got 'yes'/],
     ['Adam unknown option', () => new Adam(model, { learningRate: 0.1 } as AdamOptions), /unknown option 'learningRate'/],
     ['AdamW lr 0', () => new AdamW(model, { lr: 0 }), /AdamW: lr must be a positive number, got 0/],
     ['AdamW beta2 1', () => new AdamW(model, { betas: [0.9, 1] }), /AdamW: betas\[1\] .*got 1/],

@@ -137,13 +137,13 @@ function runLayer(layer: Layer, c: CnnCase, x: Float32Array, g: Float32Array) {
   const scratchFloats = typeof layer.scratch === 'function' ? layer.scratch(inShape) : 0;
   const scratch = scratchFloats > 0 ? heap.alloc(scratchFloats * 4, 'scratch') : 0;
   try {
-    heap.f32.set(x, px >> 2);
-    heap.f32.set(g, pdy >> 2);
+    heap.f32.set(x, px >>> 2);
+    heap.f32.set(g, pdy >>> 2);
     const training = !c.eval;
     layer.training = training;
     const args = { rt, batch: c.batch, x: px, y: py, ws, scratch, inShape, outShape, training };
     layer.forward(args);
-    const y = heap.f32.slice(py >> 2, (py >> 2) + nOut);
+    const y = heap.f32.slice(py >>> 2, (py >>> 2) + nOut);
     // Statistics right after the forward pass (PyTorch updates them there), read from the bound
     // buffers and, where the layer has them, from its runningMean / runningVar copies.
     const own = layer as unknown as WithStats;
@@ -155,7 +155,7 @@ function runLayer(layer: Layer, c: CnnCase, x: Float32Array, g: Float32Array) {
       ownVar: own.runningVar?.slice(),
     };
     layer.backward({ ...args, dy: pdy, dx: pdx });
-    const dx = heap.f32.slice(pdx >> 2, (pdx >> 2) + nIn);
+    const dx = heap.f32.slice(pdx >>> 2, (pdx >>> 2) + nIn);
     return { outShape, y, dx, grads: layer.params.map((p) => p.grad!.slice()), stats };
   } finally {
     for (const p of new Set([px, py, pdy, pdx, ws, scratch])) if (p) heap.release(p);

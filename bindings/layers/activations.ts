@@ -1,10 +1,16 @@
-import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
 import { ConfigError, ShapeError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import { sizeOf, formatShape, type Shape } from '../tensor.js';
 
-export class ReLU extends Layer {
-  override toString(): string { return 'ReLU()'; }
+/** A layer applied element by element; its kernels allow y == x, so inference runs it in place. */
+abstract class Pointwise extends Layer {
   override outputShape(inShape: Shape): Shape { return inShape; }
+  override get inPlace(): boolean { return true; }
+}
+
+export class ReLU extends Pointwise {
+  override toString(): string { return 'ReLU()'; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.relu_f32_fwd(x, y, batch * sizeOf(inShape));
   }
@@ -15,11 +21,12 @@ export class ReLU extends Layer {
 
 /** Shared by Softmax and LogSoftmax: normalises along the last dimension of each sample. */
 abstract class SoftmaxLike extends Layer {
-  constructor(readonly dim: number = -1) {
+  constructor(owner: string, readonly dim: number = -1) {
     super();
     if (dim !== -1 && dim !== 1) {
-      throw new ConfigError(`${this.constructor.name}: only dim=1 (or -1), the class dimension of (batch, classes), is supported; got ${dim}`);
+      throw new ConfigError(`${owner}: only dim=1 (or -1), the class dimension of (batch, classes), is supported; got ${String(dim)}`);
     }
+    lockFields(this, ['dim']);
   }
   override outputShape(inShape: Shape): Shape {
     if (inShape.length !== 1) {
@@ -30,6 +37,7 @@ abstract class SoftmaxLike extends Layer {
 }
 
 export class Softmax extends SoftmaxLike {
+  constructor(dim = -1) { super('Softmax', dim); }
   override toString(): string { return `Softmax(dim=${this.dim})`; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.softmax_f32_fwd(x, y, batch, inShape[0]);
@@ -40,6 +48,7 @@ export class Softmax extends SoftmaxLike {
 }
 
 export class LogSoftmax extends SoftmaxLike {
+  constructor(dim = -1) { super('LogSoftmax', dim); }
   override toString(): string { return `LogSoftmax(dim=${this.dim})`; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.log_softmax_f32_fwd(x, y, batch, inShape[0]);
@@ -71,9 +80,8 @@ export function pyFloat(v: number): string {
 }
 
 /** y = 1 / (1 + exp(-x)) (torch.nn.Sigmoid); saturates to 0 and 1 without overflow. */
-export class Sigmoid extends Layer {
+export class Sigmoid extends Pointwise {
   override toString(): string { return 'Sigmoid()'; }
-  override outputShape(inShape: Shape): Shape { return inShape; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.sigmoid_f32_fwd(x, y, batch * sizeOf(inShape));
   }
@@ -84,9 +92,8 @@ export class Sigmoid extends Layer {
 }
 
 /** y = tanh(x) (torch.nn.Tanh). */
-export class Tanh extends Layer {
+export class Tanh extends Pointwise {
   override toString(): string { return 'Tanh()'; }
-  override outputShape(inShape: Shape): Shape { return inShape; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.tanh_f32_fwd(x, y, batch * sizeOf(inShape));
   }
@@ -97,15 +104,15 @@ export class Tanh extends Layer {
 }
 
 /** y = x > 0 ? x : negativeSlope * x (torch.nn.LeakyReLU); the gradient at x == 0 takes the slope, as PyTorch's. */
-export class LeakyReLU extends Layer {
+export class LeakyReLU extends Pointwise {
   constructor(readonly negativeSlope: number = 0.01) {
     super();
     if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
       throw new ConfigError(`LeakyReLU: negativeSlope must be a finite number, got ${String(negativeSlope)}`);
     }
+    lockFields(this, ['negativeSlope']);
   }
   override toString(): string { return `LeakyReLU(negative_slope=${pyFloat(this.negativeSlope)})`; }
-  override outputShape(inShape: Shape): Shape { return inShape; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.leaky_relu_f32_fwd(x, y, batch * sizeOf(inShape), this.negativeSlope);
   }
@@ -120,19 +127,20 @@ export interface GELUOptions {
 }
 
 /** torch.nn.GELU: y = x * Phi(x), or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) with approximate: 'tanh'. */
-export class GELU extends Layer {
+export class GELU extends Pointwise {
   readonly approximate: 'none' | 'tanh';
 
   constructor(options: GELUOptions = {}) {
     super();
-    const approximate = options.approximate ?? 'none';
+    checkOptions('GELU', options, ['approximate']);
+    const approximate = options?.approximate ?? 'none';
     if (approximate !== 'none' && approximate !== 'tanh') {
       throw new ConfigError(`GELU: approximate must be 'none' or 'tanh', got ${typeof approximate === 'string' ? `'${approximate}'` : String(approximate)}`);
     }
     this.approximate = approximate;
+    lockFields(this, ['approximate']);
   }
   override toString(): string { return `GELU(approximate='${this.approximate}')`; }
-  override outputShape(inShape: Shape): Shape { return inShape; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.gelu_f32_fwd(x, y, batch * sizeOf(inShape), this.approximate === 'tanh' ? 1 : 0);
   }

@@ -1,7 +1,9 @@
-import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
 import { Parameter } from './parameter.js';
 import { ConfigError, InputError, ShapeError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import { formatShape, type Shape } from '../tensor.js';
+import type { Runtime } from '../runtime/load.js';
 
 export interface BatchNormOptions {
   eps?: number;
@@ -31,17 +33,23 @@ abstract class BatchNorm extends Layer {
   private readonly runningMeanBuf: Parameter | null = null;
   private readonly runningVarBuf: Parameter | null = null;
   private readonly batchesTracked: Parameter | null = null;
-  /** The statistics the last forward normalised with (mean, 1/sqrt(var + eps)), for backward. */
+  /** The statistics the last recorded forward normalised with (mean, 1/sqrt(var + eps)), for backward. */
   private readonly savedMean: Parameter;
   private readonly savedInvstd: Parameter;
-  /** Whether the last forward used batch statistics (backward must differentiate through them). */
+  /** The last training batch's biased variance, for a running-statistics update deferred to commit(). */
+  private readonly savedVar: Parameter;
+  /** Whether the last recorded forward used batch statistics (backward must differentiate through them). */
   private usedBatchStats = true;
+  /** Values per channel of a training forward whose running-statistics update awaits commit(), else 0. */
+  private pendingCount = 0;
 
   constructor(private readonly owner: string, readonly numFeatures: number, options: BatchNormOptions) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) {
-      throw new ConfigError(`${owner}: numFeatures must be a positive integer, got ${numFeatures}`);
+    if (typeof numFeatures !== 'number' || !Number.isInteger(numFeatures) || numFeatures < 1) {
+      throw new ConfigError(`${owner}: numFeatures must be a positive integer, got ${String(numFeatures)}`);
     }
+    checkOptions(owner, options, ['eps', 'momentum', 'affine', 'trackRunningStats']);
+    options ??= {};
     this.eps = options.eps ?? 1e-5;
     if (typeof this.eps !== 'number' || !(this.eps > 0) || !Number.isFinite(this.eps)) {
       throw new ConfigError(`${owner}: eps must be a positive number, got ${options.eps}`);
@@ -71,14 +79,16 @@ abstract class BatchNorm extends Layer {
     }
     this.savedMean = new Parameter('saved_mean', [C], new Float32Array(C));
     this.savedInvstd = new Parameter('saved_invstd', [C], new Float32Array(C));
-    this.savedMean.persistent = this.savedInvstd.persistent = false;
-    this.buffers.push(this.savedMean, this.savedInvstd);
+    this.savedVar = new Parameter('saved_var', [C], new Float32Array(C));
+    this.savedMean.persistent = this.savedInvstd.persistent = this.savedVar.persistent = false;
+    this.buffers.push(this.savedMean, this.savedInvstd, this.savedVar);
+    lockFields(this, ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'weight', 'bias']);
   }
 
   /** Copies of the running mean and variance (null without trackRunningStats). */
-  get runningMean(): Float32Array | null { return this.runningMeanBuf?.data.slice() ?? null; }
-  get runningVar(): Float32Array | null { return this.runningVarBuf?.data.slice() ?? null; }
-  get numBatchesTracked(): number { return this.batchesTracked?.data[0] ?? 0; }
+  get runningMean(): Float32Array | null { return this.runningMeanBuf?.view().slice() ?? null; }
+  get runningVar(): Float32Array | null { return this.runningVarBuf?.view().slice() ?? null; }
+  get numBatchesTracked(): number { return this.batchesTracked?.view()[0] ?? 0; }
 
   override toString(): string {
     return `${this.owner}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum === null ? 'None' : this.momentum}, ` +
@@ -99,41 +109,67 @@ abstract class BatchNorm extends Layer {
     }
   }
 
-  override forward({ rt, batch, x, y, inShape, training }: ForwardArgs): void {
+  /** Inference keeps its statistics (mean, invstd) in the shared scratch, leaving the saved ones to backward. */
+  override scratch(inShape: Shape): number { return 2 * this.channelsAndSpatial(inShape)[0]; }
+
+  override get inPlace(): boolean { return true; }
+
+  override checkTrainingBatch(batch: number, inShape: Shape): void {
+    const [, S] = this.channelsAndSpatial(inShape);
+    if (batch * S < 2) {
+      throw new InputError(`${this}: training needs more than 1 value per channel, got input [${batch}, ${inShape.join(', ')}]`);
+    }
+  }
+
+  override forward({ rt, batch, x, y, inShape, training, scratch, record = true, commit = true }: ForwardArgs): void {
     const k = rt.kernels;
     const [C, S] = this.channelsAndSpatial(inShape);
     const useBatch = training || !this.trackRunningStats;
+    if (training) this.checkTrainingBatch(batch, inShape);
+    // a recorded forward keeps its statistics for backward; inference uses the scratch
+    const mean = record ? this.savedMean.ptr : scratch;
+    const invstd = record ? this.savedInvstd.ptr : scratch + C * 4;
     const f32 = rt.heap.f32;
-    const mean = this.savedMean.ptr, invstd = this.savedInvstd.ptr;
+    const m = mean >>> 2, v = invstd >>> 2;
+    this.pendingCount = 0;
     if (useBatch) {
-      const count = batch * S;
-      if (training && count < 2) {
-        throw new InputError(`${this}: training needs more than 1 value per channel, got input [${batch}, ${inShape.join(', ')}]`);
-      }
       // the batch variance goes to the invstd buffer first, then becomes 1/sqrt(var + eps) in place
       k.batchnorm_f32_stats(x, batch, C, S, mean, invstd);
-      const m = mean >> 2, v = invstd >> 2;
       if (training && this.trackRunningStats) {
-        const rm = this.runningMeanBuf!.ptr >> 2, rv = this.runningVarBuf!.ptr >> 2;
-        const tracked = ++f32[this.batchesTracked!.ptr >> 2];
-        const factor = this.momentum === null ? 1 / tracked : this.momentum;
-        const unbias = count / (count - 1);
-        for (let c = 0; c < C; c++) {
-          f32[rm + c] = (1 - factor) * f32[rm + c] + factor * f32[m + c];
-          f32[rv + c] = (1 - factor) * f32[rv + c] + factor * f32[v + c] * unbias;
-        }
+        f32.copyWithin(this.savedVar.ptr >>> 2, v, v + C);
+        this.pendingCount = batch * S;
+        if (commit) this.commit(rt);
       }
       for (let c = 0; c < C; c++) f32[v + c] = 1 / Math.sqrt(f32[v + c] + this.eps);
     } else {
-      const rm = this.runningMeanBuf!.ptr >> 2, rv = this.runningVarBuf!.ptr >> 2;
-      const m = mean >> 2, v = invstd >> 2;
+      const rm = this.runningMeanBuf!.ptr >>> 2, rv = this.runningVarBuf!.ptr >>> 2;
       for (let c = 0; c < C; c++) {
         f32[m + c] = f32[rm + c];
         f32[v + c] = 1 / Math.sqrt(f32[rv + c] + this.eps);
       }
     }
-    this.usedBatchStats = useBatch;
+    if (record) this.usedBatchStats = useBatch;
     k.batchnorm_f32_fwd(x, batch, C, S, mean, invstd, this.weight?.ptr ?? 0, this.bias?.ptr ?? 0, y);
+  }
+
+  /**
+   * Folds the last training batch's statistics into the running ones (PyTorch does this in the
+   * forward; fit defers it until the step is known to succeed).
+   */
+  override commit(rt: Runtime): void {
+    const count = this.pendingCount;
+    if (!count) return;
+    this.pendingCount = 0;
+    const f32 = rt.heap.f32;
+    const m = this.savedMean.ptr >>> 2, v = this.savedVar.ptr >>> 2;
+    const rm = this.runningMeanBuf!.ptr >>> 2, rv = this.runningVarBuf!.ptr >>> 2;
+    const tracked = ++f32[this.batchesTracked!.ptr >>> 2];
+    const factor = this.momentum === null ? 1 / tracked : this.momentum;
+    const unbias = count / (count - 1);
+    for (let c = 0; c < this.numFeatures; c++) {
+      f32[rm + c] = (1 - factor) * f32[rm + c] + factor * f32[m + c];
+      f32[rv + c] = (1 - factor) * f32[rv + c] + factor * f32[v + c] * unbias;
+    }
   }
 
   override backward({ rt, batch, x, dy, dx, inShape }: BackwardArgs): void {

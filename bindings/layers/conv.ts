@@ -1,10 +1,11 @@
-import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
-import { Parameter } from './parameter.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Parameter, initialValues } from './parameter.js';
 import { ConfigError } from '../errors.js';
-import { defaultGenerator, type Generator } from '../random.js';
+import { defaultGenerator, checkGenerator, type Generator } from '../random.js';
+import { checkFlag, checkOptions } from '../options.js';
 import type { Shape } from '../tensor.js';
 import { chw, fmt, outSize, pair, type Pair } from './spatial.js';
-import { getRuntime } from '../runtime/load.js';
+import { getRuntime, type Runtime } from '../runtime/load.js';
 
 const WINOGRAD_MAX_BATCH = 1 << 16;
 
@@ -42,18 +43,22 @@ export class Conv2d extends Layer {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
     super();
     for (const [name, v] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`Conv2d: ${name} must be a positive integer, got ${v}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`Conv2d: ${name} must be a positive integer, got ${String(v)}`);
     }
+    checkOptions('Conv2d', options, ['stride', 'padding', 'dilation', 'bias', 'generator']);
+    options ??= {};
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
     this.stride = pair('Conv2d', 'stride', options.stride ?? 1, 1);
     this.padding = pair('Conv2d', 'padding', options.padding ?? 0, 0);
     this.dilation = pair('Conv2d', 'dilation', options.dilation ?? 1, 1);
+    checkFlag('Conv2d', 'bias', options.bias ?? true);
     const [kh, kw] = this.kernelSize;
     const fanIn = inChannels * kh * kw;
-    const gen = options.generator ?? defaultGenerator;
+    const gen = options.generator === undefined ? defaultGenerator : checkGenerator('Conv2d', options.generator);
     const bound = 1 / Math.sqrt(fanIn);
+    const owner = `Conv2d(${inChannels}, ${outChannels}, kernel_size=${fmt(this.kernelSize)})`;
     this.weight = new Parameter('weight', [outChannels, inChannels, kh, kw],
-      gen.uniform(new Float32Array(outChannels * fanIn), -bound, bound));
+      gen.uniform(initialValues(owner, 'weight', outChannels * fanIn), -bound, bound));
     this.params.push(this.weight);
     this.bias = null;
     if (options.bias ?? true) {
@@ -65,6 +70,7 @@ export class Conv2d extends Layer {
       this.flippedWeight.persistent = false;
       this.buffers.push(this.flippedWeight);
     }
+    lockFields(this, ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'weight', 'bias']);
   }
 
   override toString(): string {
@@ -108,12 +114,12 @@ export class Conv2d extends Layer {
     return this.isDense5x5() && this.padding.every((p) => p <= 4) && this.outChannels >= 8;
   }
 
-  override scratch(inShape: Shape): number {
+  override scratch(inShape: Shape, rt: Runtime = getRuntime()): number {
     if (this.isPointwise()) return 0;
     const [, oh, ow] = this.outputShape(inShape);
     let floats = this.inChannels * this.kernelSize[0] * this.kernelSize[1] * oh * ow;
     // the Winograd scratch stops growing once a chunk of tile rows is full: a large N bounds it
-    const k = getRuntime().kernels;
+    const k = rt.kernels;
     if (this.usesWinograd()) {
       floats = Math.max(floats, k.winograd5_f32_scratch_floats(WINOGRAD_MAX_BATCH, this.inChannels, this.outChannels,
         inShape[1], inShape[2], this.padding[0], this.padding[1]));
@@ -188,7 +194,7 @@ export class Conv2d extends Layer {
   /** flipped[c, o, 4 - i, 4 - j] = W[o, c, i, j] */
   private flipWeight(f32: Float32Array): void {
     const O = this.outChannels, C = this.inChannels;
-    const src = this.weight.ptr >> 2, dst = this.flippedWeight!.ptr >> 2;
+    const src = this.weight.ptr >>> 2, dst = this.flippedWeight!.ptr >>> 2;
     for (let o = 0; o < O; o++) {
       for (let c = 0; c < C; c++) {
         const from = src + (o * C + c) * 25, to = dst + (c * O + o) * 25 + 24;

@@ -1,6 +1,7 @@
-import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
 import { ConfigError, StateError } from '../errors.js';
-import { Generator, defaultGenerator } from '../random.js';
+import { defaultGenerator, checkGenerator, type Generator } from '../random.js';
+import { checkOptions } from '../options.js';
 import { sizeOf, type Shape } from '../tensor.js';
 import { pyFloat } from './activations.js';
 
@@ -28,10 +29,10 @@ export class Dropout extends Layer {
       throw new ConfigError(`Dropout: p must be a number in [0, 1), got ${String(p)}` +
         (p === 1 ? ' (p = 1 would drop every element)' : ''));
     }
-    if (options.generator !== undefined && !(options.generator instanceof Generator)) {
-      throw new ConfigError(`Dropout: generator must be a Generator, got ${String(options.generator)}`);
-    }
-    this.generator = options.generator ?? defaultGenerator;
+    checkOptions('Dropout', options, ['generator']);
+    const generator = options?.generator;
+    this.generator = generator === undefined ? defaultGenerator : checkGenerator('Dropout', generator);
+    lockFields(this, ['p']);
   }
 
   override toString(): string { return `Dropout(p=${pyFloat(this.p)}, inplace=False)`; }
@@ -40,11 +41,14 @@ export class Dropout extends Layer {
   /** One mask value per element of the sample; none when p = 0 (always the identity). */
   override workspace(inShape: Shape): number { return this.p > 0 ? sizeOf(inShape) : 0; }
 
-  override forward({ rt, batch, x, y, ws, inShape, training }: ForwardArgs): void {
+  /** In inference Dropout is the identity, so its output may be its input. */
+  override get inPlace(): boolean { return true; }
+
+  override forward({ rt, batch, x, y, ws, inShape, training, record = true }: ForwardArgs): void {
     const n = batch * sizeOf(inShape);
     const mask = training && this.p > 0;
     if (mask && !ws) throw new StateError(`${this}: no workspace for the mask (plan workspace(inShape) floats per sample)`);
-    this.masked = mask;
+    if (record) this.masked = mask;
     if (mask) rt.kernels.dropout_f32_fwd(x, y, ws, n, this.p, this.generator.nextUint32());
     else if (x !== y) rt.kernels.copy_f32(y, x, n);
   }

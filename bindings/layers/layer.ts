@@ -8,7 +8,7 @@ import type { Parameter } from './parameter.js';
 export interface ForwardArgs {
   rt: Runtime;
   batch: number;
-  /** x: (batch, ...inShape) f32, y: (batch, ...outShape) f32 */
+  /** x: (batch, ...inShape) f32, y: (batch, ...outShape) f32; y == x for in-place inference (see inPlace). */
   x: number;
   y: number;
   /** The layer's workspace in the arena (workspace(inShape) floats per sample), 0 if none. */
@@ -21,6 +21,18 @@ export interface ForwardArgs {
   inShape: Shape;
   outShape: Shape;
   training: boolean;
+  /**
+   * Whether a backward pass may follow (default true): keep what it needs (masks, indices, batch
+   * statistics). predict / evaluate pass false and must leave no trace in the layer, so that a
+   * backward after them still differentiates the last training forward. No workspace then.
+   */
+  record?: boolean;
+  /**
+   * Whether to apply side effects on non-trained state now (default true): BatchNorm's running
+   * statistics. fit passes false and calls commit() once the step succeeded, so a step refused
+   * for a non-finite loss or gradient leaves that state as it was.
+   */
+  commit?: boolean;
 }
 
 export interface BackwardArgs extends ForwardArgs {
@@ -48,17 +60,37 @@ export abstract class Layer {
   /** Per-sample input shape this layer requires, when it fixes one (Linear does). */
   inputShape(): Shape | null { return null; }
 
-  /** Floats of arena workspace this layer needs per sample (kept from forward to backward). */
+  /** Floats of arena workspace this layer needs per sample in training (kept from forward to backward). */
   workspace(inShape: Shape): number { void inShape; return 0; }
 
   /** Floats of transient scratch (an im2col buffer) this layer needs, independent of the batch. */
-  scratch(inShape: Shape): number { void inShape; return 0; }
+  scratch(inShape: Shape, rt?: Runtime): number { void inShape; void rt; return 0; }
 
   /** True for pure reshapes: the output buffer is the input buffer, and so are their gradients. */
   get aliasesInput(): boolean { return false; }
+
+  /** True when an inference forward may write its output over its input (y == x): pointwise layers. */
+  get inPlace(): boolean { return false; }
+
+  /**
+   * Refuses (InputError) a training batch the layer cannot take, e.g. BatchNorm with one value per
+   * channel: fit checks every batch size of the epoch before its first step.
+   */
+  checkTrainingBatch(batch: number, inShape: Shape): void { void batch; void inShape; }
+
+  /** Applies the side effects a forward with commit: false deferred (see ForwardArgs.commit). */
+  commit(rt: Runtime): void { void rt; }
 
   abstract forward(a: ForwardArgs): void;
 
   /** Accumulates parameter gradients and writes the input gradient to a.dx when a.dx != 0. */
   abstract backward(a: BackwardArgs): void;
+}
+
+/**
+ * Makes the named own properties read-only, so that a built-in layer's sizes (which its kernels
+ * trust) cannot be changed once it has been built.
+ */
+export function lockFields(obj: object, names: readonly string[]): void {
+  for (const name of names) Object.defineProperty(obj, name, { writable: false, configurable: false });
 }

@@ -1,7 +1,10 @@
 import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
-import { Parameter } from './parameter.js';
+import { Parameter, initialValues } from './parameter.js';
+import { lockFields } from './layer.js';
 import { ConfigError, ShapeError } from '../errors.js';
-import { defaultGenerator, type Generator } from '../random.js';
+import { defaultGenerator, checkGenerator } from '../random.js';
+import type { Generator } from '../random.js';
+import { checkFlag, checkOptions } from '../options.js';
 import { formatShape, type Shape } from '../tensor.js';
 
 export interface LinearOptions {
@@ -22,18 +25,23 @@ export class Linear extends Layer {
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
     super();
     for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`Linear: ${name} must be a positive integer, got ${v}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`Linear: ${name} must be a positive integer, got ${String(v)}`);
     }
-    const gen = options.generator ?? defaultGenerator;
+    checkOptions('Linear', options, ['bias', 'generator']);
+    const { bias = true, generator } = options ?? {};
+    checkFlag('Linear', 'bias', bias);
+    const gen = generator === undefined ? defaultGenerator : checkGenerator('Linear', generator);
+    const owner = `Linear(${inFeatures}, ${outFeatures})`;
+    const weights = initialValues(owner, 'weight', outFeatures * inFeatures);
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = new Parameter('weight', [outFeatures, inFeatures],
-      gen.uniform(new Float32Array(outFeatures * inFeatures), -bound, bound));
+    this.weight = new Parameter('weight', [outFeatures, inFeatures], gen.uniform(weights, -bound, bound));
     this.params.push(this.weight);
     this.bias = null;
-    if (options.bias ?? true) {
+    if (bias) {
       this.bias = new Parameter('bias', [outFeatures], gen.uniform(new Float32Array(outFeatures), -bound, bound));
       this.params.push(this.bias);
     }
+    lockFields(this, ['inFeatures', 'outFeatures', 'weight', 'bias']);
   }
 
   override toString(): string {

@@ -1,55 +1,139 @@
-// A named parameter. Before its model is built it holds its initial values on the JS side; once
-// bound, its values live in the model's parameter slab and its gradient in the gradient slab.
+// A named parameter (or buffer). Before its model is built it holds its initial values on the JS
+// side; once bound, its values live in the model's parameter slab and its gradient in the
+// gradient slab. Every access to bound memory checks that the slab is alive, so a handle kept
+// after model.dispose() throws a StateError instead of writing into another model's memory.
 
-import type { Heap } from '../memory/heap.js';
 import { sizeOf, formatShape, type Shape } from '../tensor.js';
-import { ShapeError } from '../errors.js';
+import { InputError, MemoryError, ShapeError, StateError, describe } from '../errors.js';
+import { liveF32 } from '../memory/view.js';
+import type { Heap } from '../memory/heap.js';
+import { WASM32_MAX_BYTES } from '../memory/heap.js';
+
+/** What a bound parameter needs of its slab: the heap, and whether it is still alive. */
+export interface ParameterOwner {
+  readonly heap: Heap;
+  readonly disposed: boolean;
+}
+
+/**
+ * A zero-filled Float32Array of `count` values for a layer's initial weights; a MemoryError naming
+ * the layer when they could never fit in wasm32's 4 GiB (or the JS engine refuses the array).
+ */
+export function initialValues(owner: string, what: string, count: number): Float32Array {
+  if (!(count * 4 <= WASM32_MAX_BYTES)) {
+    throw new MemoryError(`${owner}: its ${what} has ${count} values (${(count * 4 / 2 ** 30).toFixed(1)} GiB), ` +
+      'more than the 4 GiB a wasm32 memory can hold');
+  }
+  try {
+    return new Float32Array(count);
+  } catch (e) {
+    throw new MemoryError(`${owner}: could not allocate ${count} values for its ${what}`, { cause: e });
+  }
+}
 
 export class Parameter {
+  readonly name: string;
+  readonly shape: Shape;
   readonly size: number;
-  /** Byte offsets into wasm memory once bound, else -1. */
-  ptr = -1;
-  gradPtr = -1;
-  private heap: Heap | null = null;
-  private initial: Float32Array | null;
+  #owner: ParameterOwner | null = null;
+  #ptr = -1;
+  #gradPtr = 0;
+  #initial: Float32Array | null;
+  #data: Float32Array | null = null;
+  #grad: Float32Array | null = null;
 
   /** Buffers only: false for per-batch state that stateDict leaves out (PyTorch's persistent=False). */
   persistent = true;
 
-  constructor(readonly name: string, readonly shape: Shape, initial: Float32Array) {
+  constructor(name: string, shape: Shape, initial: Float32Array) {
+    this.name = name;
+    this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
-    this.initial = initial;
+    if (!(initial instanceof Float32Array) || initial.length !== this.size) {
+      throw new ShapeError(`parameter ${name} ${formatShape(shape)} needs ${this.size} initial values, got ${describe(initial)}`);
+    }
+    this.#initial = initial;
   }
 
-  get bound(): boolean { return this.heap !== null; }
+  /** True once the parameter lives in a model's slab (also after that model was disposed). */
+  get bound(): boolean { return this.#owner !== null; }
 
-  /** The values, as a live view into wasm memory once bound (valid until the memory grows). */
+  /** True when the model owning this parameter was disposed: every access then throws. */
+  get disposed(): boolean { return this.#owner !== null && this.#owner.disposed; }
+
+  /** Byte offset of the values in wasm memory (checked: throws after the model was disposed). */
+  get ptr(): number {
+    this.assertLive();
+    return this.#ptr;
+  }
+
+  /** Byte offset of the gradient in wasm memory, 0 for buffers (which have none). */
+  get gradPtr(): number {
+    this.assertLive();
+    return this.#gradPtr;
+  }
+
+  /**
+   * The values. Once bound, a live view into wasm memory: it stays valid when the memory grows
+   * and throws a StateError after the model is disposed. Writes go straight to the model.
+   */
   get data(): Float32Array {
-    if (!this.heap) return this.initial!;
-    return this.heap.f32.subarray(this.ptr >> 2, (this.ptr >> 2) + this.size);
+    if (!this.#owner) return this.#initial!;
+    return this.#data ??= liveF32(() => this.view());
   }
 
-  /** The accumulated gradient (a live view), or null before the parameter is bound. */
+  /** The accumulated gradient as a live view (see data), or null before binding and for buffers. */
   get grad(): Float32Array | null {
-    if (!this.heap) return null;
-    return this.heap.f32.subarray(this.gradPtr >> 2, (this.gradPtr >> 2) + this.size);
+    if (!this.#owner || !this.#gradPtr) return null;
+    return this.#grad ??= liveF32(() => this.gradView());
   }
 
-  /** Overwrites the values (e.g. from a PyTorch state_dict). */
+  /** Overwrites the values (e.g. from a PyTorch state_dict); refuses wrong lengths and NaN / Infinity. */
   set(values: ArrayLike<number>): void {
+    if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
+      throw new InputError(`parameter ${this.name}: set() takes an array of ${this.size} numbers, got ${describe(values)}`);
+    }
     if (values.length !== this.size) {
       throw new ShapeError(`parameter ${this.name} ${formatShape(this.shape)} needs ${this.size} values, got ${values.length}`);
     }
-    this.data.set(values);
+    const converted = Float32Array.from(values);
+    for (let i = 0; i < converted.length; i++) {
+      if (!Number.isFinite(converted[i])) {
+        throw new InputError(`parameter ${this.name}: value ${i} is ${values[i]}` +
+          `${Number.isFinite(values[i]) ? ' (overflows float32)' : ''}: parameters must be finite`);
+      }
+    }
+    this.view().set(converted);
   }
 
-  /** Moves the values into wasm memory at ptr; the gradient lives at gradPtr. */
-  bind(heap: Heap, ptr: number, gradPtr: number): void {
-    const values = this.data.slice();
-    this.heap = heap;
-    this.ptr = ptr;
-    this.gradPtr = gradPtr;
-    this.initial = null;
-    this.data.set(values);
+  /** The values as a plain view (bound: valid until the memory grows). For the library's own use. */
+  view(): Float32Array {
+    if (!this.#owner) return this.#initial!;
+    this.assertLive();
+    const at = this.#ptr >>> 2;
+    return this.#owner.heap.f32.subarray(at, at + this.size);
+  }
+
+  /** The gradient as a plain view (valid until the memory grows). */
+  gradView(): Float32Array {
+    this.assertLive();
+    if (!this.#gradPtr) throw new StateError(`${this.name} has no gradient`);
+    const at = this.#gradPtr >>> 2;
+    return this.#owner!.heap.f32.subarray(at, at + this.size);
+  }
+
+  /** Moves the values into wasm memory at ptr; the gradient (0: none) lives at gradPtr. */
+  bind(owner: ParameterOwner, ptr: number, gradPtr: number): void {
+    const values = this.view().slice();
+    this.#owner = owner;
+    this.#ptr = ptr;
+    this.#gradPtr = gradPtr;
+    this.#initial = null;
+    this.view().set(values);
+  }
+
+  private assertLive(): void {
+    if (!this.#owner) throw new StateError(`parameter ${this.name} is not in a model yet`);
+    if (this.#owner.disposed) throw new StateError(`parameter ${this.name} belongs to a disposed model`);
   }
 }

@@ -1,5 +1,6 @@
-import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
 import { ConfigError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import type { Shape } from '../tensor.js';
 import { chw, fmt, outSize, pair, type Pair } from './spatial.js';
 
@@ -21,14 +22,17 @@ abstract class Pool2d extends Layer {
   readonly stride: [number, number];
   readonly padding: [number, number];
 
-  constructor(owner: string, kernelSize: Pair, options: PoolOptions) {
+  constructor(owner: string, kernelSize: Pair, options: PoolOptions, known: readonly string[]) {
     super();
+    checkOptions(owner, options, known);
+    options ??= {};
     this.kernelSize = pair(owner, 'kernelSize', kernelSize, 1);
     this.stride = pair(owner, 'stride', options.stride ?? this.kernelSize, 1);
     this.padding = pair(owner, 'padding', options.padding ?? 0, 0);
     if (this.padding[0] > this.kernelSize[0] / 2 || this.padding[1] > this.kernelSize[1] / 2) {
       throw new ConfigError(`${owner}: padding ${fmt(this.padding)} must be at most half the kernel size ${fmt(this.kernelSize)}`);
     }
+    lockFields(this, ['kernelSize', 'stride', 'padding']);
   }
 
   override outputShape(inShape: Shape): Shape {
@@ -53,7 +57,7 @@ export class MaxPool2d extends Pool2d {
   private indicesFresh = false;
 
   constructor(kernelSize: Pair, options: PoolOptions = {}) {
-    super('MaxPool2d', kernelSize, options);
+    super('MaxPool2d', kernelSize, options, ['stride', 'padding']);
   }
 
   override toString(): string { return this.describe('MaxPool2d', ', dilation=1, ceil_mode=False'); }
@@ -66,8 +70,9 @@ export class MaxPool2d extends Pool2d {
 
   override forward(a: ForwardArgs): void {
     // inference needs only the maxima; backward after an eval-mode forward recomputes the indices
-    this.pool(a, a.training ? a.ws : 0);
-    this.indicesFresh = a.training;
+    const record = a.record ?? true;
+    this.pool(a, record && a.training ? a.ws : 0);
+    if (record) this.indicesFresh = a.training;
   }
 
   private pool({ rt, batch, x, y, inShape, outShape }: ForwardArgs, arg: number): void {
@@ -88,10 +93,11 @@ export class AvgPool2d extends Pool2d {
   readonly countIncludePad: boolean;
 
   constructor(kernelSize: Pair, options: AvgPoolOptions = {}) {
-    super('AvgPool2d', kernelSize, options);
-    const cip = options.countIncludePad ?? true;
+    super('AvgPool2d', kernelSize, options, ['stride', 'padding', 'countIncludePad']);
+    const cip = options?.countIncludePad ?? true;
     if (typeof cip !== 'boolean') throw new ConfigError(`AvgPool2d: countIncludePad must be true or false, got ${String(cip)}`);
     this.countIncludePad = cip;
+    lockFields(this, ['countIncludePad']);
   }
 
   override toString(): string {

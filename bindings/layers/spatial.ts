@@ -1,7 +1,7 @@
 // Shared by the 2-d layers (Conv2d, MaxPool2d, AvgPool2d): PyTorch's int-or-pair arguments and
 // output-size arithmetic, with errors that name the layer and the shapes.
 
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, describe as describeValue } from '../errors.js';
 import { formatShape, type Shape } from '../tensor.js';
 
 export type Pair = number | [number, number];
@@ -10,9 +10,14 @@ export type Pair = number | [number, number];
 export function pair(owner: string, name: string, v: Pair, min: number): [number, number] {
   const p: unknown[] = Array.isArray(v) ? v : [v, v];
   if (p.length !== 2 || !p.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= min)) {
-    throw new ConfigError(`${owner}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${owner}: ${name} must be an integer >= ${min} or a pair of them, got ${jsonOr(v)}`);
   }
-  return p as [number, number];
+  // a frozen copy: the caller's array can change later, the layer's sizes cannot
+  return Object.freeze([p[0], p[1]]) as unknown as [number, number];
+}
+
+function jsonOr(v: unknown): string {
+  try { return JSON.stringify(v) ?? describeValue(v); } catch { return describeValue(v); }
 }
 
 /** Formats [h, w] the way PyTorch's repr does: (5, 5). */

@@ -23,7 +23,7 @@ function checkUnitInterval(loss: DenseLoss, values: Float32Array): void {
  * Accuracy (one output per sample): output > 0.5 against target > 0.5.
  */
 export class BCELoss extends DenseLoss {
-  constructor(options: LossOptions = {}) { super(options); }
+  constructor(options: LossOptions = {}) { super(options, 'BCELoss'); }
 
   override toString(): string { return `BCELoss(reduction='${this.reduction}')`; }
 
@@ -67,12 +67,11 @@ export interface BCEWithLogitsLossOptions extends LossOptions {
  */
 export class BCEWithLogitsLoss extends DenseLoss {
   /** A copy of the options' posWeight, or null. */
-  readonly posWeight: Float32Array | null;
-  /** The posWeight copy in wasm memory: allocated once per runtime, at first use. */
-  private device: { rt: Runtime; ptr: number } | null = null;
+  readonly #posWeight: Float32Array | null;
 
   constructor(options: BCEWithLogitsLossOptions = {}) {
-    const pw = options.posWeight;
+    super(options, 'BCEWithLogitsLoss', ['reduction', 'posWeight']);
+    const pw = options?.posWeight;
     let posWeight: Float32Array | null = null;
     if (pw !== undefined && pw !== null) {
       if (typeof pw !== 'object' || typeof pw.length !== 'number' || pw.length < 1) {
@@ -86,12 +85,14 @@ export class BCEWithLogitsLoss extends DenseLoss {
       }
       posWeight = Float32Array.from(pw);
     }
-    super(options);
-    this.posWeight = posWeight;
+    this.#posWeight = posWeight;
   }
 
+  /** A copy of the options' posWeight, or null. */
+  get posWeight(): Float32Array | null { return this.#posWeight?.slice() ?? null; }
+
   override toString(): string {
-    const pw = this.posWeight;
+    const pw = this.#posWeight;
     if (!pw) return `BCEWithLogitsLoss(reduction='${this.reduction}')`;
     const shown = Array.from(pw.subarray(0, 6), (v) => String(v)).join(', ') + (pw.length > 6 ? `, ... (${pw.length} values)` : '');
     return `BCEWithLogitsLoss(reduction='${this.reduction}', pos_weight=[${shown}])`;
@@ -109,24 +110,19 @@ export class BCEWithLogitsLoss extends DenseLoss {
 
   protected override checkTargetValues(values: Float32Array): void { checkUnitInterval(this, values); }
 
-  override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number {
+  /** posWeight goes into aux (cols floats the caller provides) on every call: the loss owns no wasm memory. */
+  override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number, aux: number): number {
     this.checkWidth(cols);
-    return rt.kernels.bce_with_logits_f32_fwd_bwd(out, target, this.posWeightPtr(rt), dOut, rows * cols, cols, this.elementScale(rows, cols));
+    const pw = this.#posWeight;
+    if (pw) rt.heap.f32.set(pw, aux >>> 2);
+    return rt.kernels.bce_with_logits_f32_fwd_bwd(out, target, pw ? aux : 0, dOut, rows * cols, cols, this.elementScale(rows, cols));
   }
 
   private checkWidth(cols: number): void {
-    if (this.posWeight && this.posWeight.length !== cols) {
-      throw new ShapeError(`${this}: posWeight has ${this.posWeight.length} values, the output has ${cols} columns per sample`);
+    const pw = this.#posWeight;
+    if (pw && pw.length !== cols) {
+      throw new ShapeError(`${this}: posWeight has ${pw.length} values, the output has ${cols} columns per sample`);
     }
   }
 
-  private posWeightPtr(rt: Runtime): number {
-    if (!this.posWeight) return 0;
-    if (this.device && this.device.rt === rt) return this.device.ptr;
-    if (this.device) this.device.rt.heap.release(this.device.ptr);
-    const ptr = rt.heap.alloc(this.posWeight.length * 4, `${this} pos_weight`);
-    rt.heap.f32.set(this.posWeight, ptr >> 2);
-    this.device = { rt, ptr };
-    return ptr;
-  }
 }

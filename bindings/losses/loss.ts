@@ -4,8 +4,9 @@
 // which keep a small buffer of their own.
 
 import { getRuntime, type Runtime } from '../runtime/load.js';
-import { ConfigError, InputError, ShapeError } from '../errors.js';
-import { Tensor, toLabels, formatShape, type Labels } from '../tensor.js';
+import { ConfigError, InputError, ShapeError, StateError, describe } from '../errors.js';
+import { checkOptions } from '../options.js';
+import { Tensor, toLabels, toFloat32, formatShape, type Labels } from '../tensor.js';
 
 export type Reduction = 'mean' | 'sum';
 
@@ -25,15 +26,15 @@ export type AccuracyRule = { kind: 'argmax' } | { kind: 'threshold'; at: number 
 
 export abstract class Loss {
   readonly reduction: Reduction;
-  private rt: Runtime | null = null;
-  private buf = 0;
-  private capacity = 0;    // floats per buffer region
-  private last: { rows: number; cols: number } | null = null;
+  /** The gradient of the last forward (a JS copy: a loss holds no wasm memory between calls). */
+  #last: Tensor | null = null;
+  #disposed = false;
 
-  constructor(options: LossOptions = {}) {
-    this.reduction = options.reduction ?? 'mean';
+  constructor(options: LossOptions = {}, owner = 'Loss', known: readonly string[] = ['reduction']) {
+    checkOptions(owner, options, known);
+    this.reduction = options?.reduction ?? 'mean';
     if (this.reduction !== 'mean' && this.reduction !== 'sum') {
-      throw new ConfigError(`${this.constructor.name}: reduction must be 'mean' or 'sum', got '${this.reduction}'`);
+      throw new ConfigError(`${owner}: reduction must be 'mean' or 'sum', got ${describe(this.reduction)}`);
     }
   }
 
@@ -51,9 +52,10 @@ export abstract class Loss {
   /**
    * out: (rows, cols) f32; target: (rows,) i32 labels or (rows, cols) f32 values, already
    * validated by toTargets. Returns the reduced loss and, when dOut != 0, writes the gradient of
-   * that loss with respect to out into dOut: (rows, cols).
+   * that loss with respect to out into dOut: (rows, cols). aux: cols floats of scratch the loss
+   * may use for constants (BCEWithLogitsLoss's posWeight).
    */
-  abstract compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number;
+  abstract compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number, aux: number): number;
 
   /**
    * Validates targets for `rows` samples of `cols` outputs and returns them as the 32-bit array
@@ -68,14 +70,14 @@ export abstract class Loss {
       }
       return toLabels(target, rows, cols);
     }
-    const data = target instanceof Tensor ? target.data : target;
+    const data = target instanceof Tensor ? target.data : toFloat32(target, `${this} targets`);
     if (target instanceof Tensor && !(target.shape[0] === rows && target.size === rows * cols)) {
       throw new ShapeError(`${this} expects targets of shape [${rows}, ${cols}], got ${formatShape(target.shape)}`);
     }
     if (data.length !== rows * cols) {
       throw new ShapeError(`${this} expects ${rows * cols} target values (${rows} samples x ${cols} outputs), got ${data.length}`);
     }
-    const out = Float32Array.from(data as ArrayLike<number>);
+    const out = Float32Array.from(data);
     for (let i = 0; i < out.length; i++) {
       if (!Number.isFinite(out[i])) throw new InputError(`${this}: target ${i} is ${data[i]}: targets must be finite`);
     }
@@ -90,39 +92,59 @@ export abstract class Loss {
     return this.reduction === 'mean' ? 1 / rows : 1;
   }
 
-  /** Loss of `output` (batch, width) against its targets; keeps the gradient for backward(). */
+  /**
+   * Loss of `output` (batch, width) against its targets; keeps the gradient for backward(). The
+   * wasm memory it computes in is taken from the default runtime's heap and returned before it
+   * returns, so a loss owns no wasm memory and needs no dispose (it has one, which only retires it).
+   */
   forward(output: Tensor, target: Targets): number {
+    this.assertLive();
+    if (!(output instanceof Tensor)) throw new InputError(`${this}.forward: output must be a Tensor, got ${describe(output)}`);
     if (output.shape.length !== 2) {
       throw new ShapeError(`${this} expects output of shape [batch, ${this.targetKind === 'class' ? 'classes' : 'outputs'}], got ${formatShape(output.shape)}`);
     }
     const [rows, cols] = output.shape;
+    if (rows === 0 || cols === 0) throw new InputError(`${this}.forward: the output ${formatShape(output.shape)} is empty`);
     const targets = this.toTargets(target, rows, cols);
-    const rt = this.rt ?? (this.rt = getRuntime());
+    const rt = getRuntime();
     const n = rows * cols;
-    if (n > this.capacity) {
-      if (this.buf) rt.heap.release(this.buf);
-      this.capacity = n;
-      this.buf = rt.heap.alloc(this.capacity * 3 * 4, `${this} buffers`);
+    const block = rt.heap.alloc((3 * n + cols) * 4, `${this} buffers`);
+    try {
+      const out = block, grad = out + n * 4, tgt = grad + n * 4, aux = tgt + n * 4;
+      rt.heap.f32.set(output.data, out >>> 2);
+      (targets instanceof Int32Array ? rt.heap.i32 : rt.heap.f32).set(targets, tgt >>> 2);
+      const value = this.compute(rt, out, tgt, grad, rows, cols, aux);
+      this.#last = new Tensor(rt.heap.f32.slice(grad >>> 2, (grad >>> 2) + n), [rows, cols]);
+      return value;
+    } finally {
+      rt.heap.release(block);
     }
-    const out = this.buf, grad = out + this.capacity * 4, tgt = grad + this.capacity * 4;
-    rt.heap.f32.set(output.data, out >> 2);
-    (targets instanceof Int32Array ? rt.heap.i32 : rt.heap.f32).set(targets, tgt >> 2);
-    this.last = { rows, cols };
-    return this.compute(rt, out, tgt, grad, rows, cols);
   }
 
-  /** Gradient of the last forward's loss with respect to its output. */
+  /** Gradient of the last forward's loss with respect to its output (a copy, yours to keep). */
   backward(): Tensor {
-    if (!this.last || !this.rt) throw new ShapeError(`${this}.backward() called before forward()`);
-    const { rows, cols } = this.last;
-    const grad = this.buf + this.capacity * 4;
-    return new Tensor(this.rt.heap.f32.slice(grad >> 2, (grad >> 2) + rows * cols), [rows, cols]);
+    this.assertLive();
+    if (!this.#last) throw new StateError(`${this}.backward() called before forward()`);
+    return new Tensor(this.#last.data.slice(), this.#last.shape);
+  }
+
+  /** Retires the loss: forward and backward refuse afterwards. (It holds no wasm memory to free.) */
+  dispose(): void {
+    this.#disposed = true;
+    this.#last = null;
+  }
+
+  get disposed(): boolean { return this.#disposed; }
+
+  private assertLive(): void {
+    if (this.#disposed) throw new StateError(`${this} was disposed`);
   }
 }
 
 /** Negative log-likelihood on log-probabilities (use after LogSoftmax), as torch.nn.NLLLoss. */
 export class NLLLoss extends Loss {
   override toString(): string { return `NLLLoss(reduction='${this.reduction}')`; }
+  constructor(options: LossOptions = {}) { super(options, 'NLLLoss'); }
   override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number {
     return rt.kernels.nll_f32_fwd_bwd(out, target, dOut, rows, cols, this.scale(rows));
   }
@@ -138,11 +160,11 @@ export class CrossEntropyLoss extends Loss {
   readonly labelSmoothing: number;
 
   constructor(options: CrossEntropyLossOptions = {}) {
-    const labelSmoothing = options.labelSmoothing ?? 0;
+    super(options, 'CrossEntropyLoss', ['reduction', 'labelSmoothing']);
+    const labelSmoothing = options?.labelSmoothing ?? 0;
     if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
       throw new ConfigError(`CrossEntropyLoss: labelSmoothing must be in [0, 1], got ${String(labelSmoothing)}`);
     }
-    super(options);
     this.labelSmoothing = labelSmoothing;
   }
 

@@ -24,7 +24,7 @@ export abstract class DenseLoss extends Loss {
 
 /** Mean squared error (squared L2 norm), as torch.nn.MSELoss: mean or sum of (out - target)^2. */
 export class MSELoss extends DenseLoss {
-  constructor(options: LossOptions = {}) { super(options); }
+  constructor(options: LossOptions = {}) { super(options, 'MSELoss'); }
 
   override toString(): string { return `MSELoss(reduction='${this.reduction}')`; }
 
@@ -35,7 +35,7 @@ export class MSELoss extends DenseLoss {
 
 /** Mean absolute error, as torch.nn.L1Loss: mean or sum of |out - target| (gradient sign(out - target), 0 at a tie). */
 export class L1Loss extends DenseLoss {
-  constructor(options: LossOptions = {}) { super(options); }
+  constructor(options: LossOptions = {}) { super(options, 'L1Loss'); }
 
   override toString(): string { return `L1Loss(reduction='${this.reduction}')`; }
 

@@ -1,26 +1,78 @@
 // All parameters of a model in one contiguous slab, their gradients in a second slab of the same
 // layout, so zeroing gradients and an optimizer step are each one kernel call over the slab.
+//
+// Ownership: the model owns its ParameterSets; a ParameterSet also knows the optimizers made over
+// it, because their state is laid out like the slab. When the slab is rebuilt (a layer was added)
+// or disposed (the model was), those optimizers are detached: their state is freed and they
+// refuse to step with a StateError that says why.
 
 import type { Runtime } from '../runtime/load.js';
+import type { Heap } from '../memory/heap.js';
 import type { Parameter } from '../layers/parameter.js';
+import { StateError } from '../errors.js';
 
 const FLOAT_ALIGN = 16; // each parameter starts on a 64-byte boundary
 
+/** What a ParameterSet needs of an optimizer made over it. */
+export interface SlabClient {
+  /** Frees the client's state; `reason` is what it says when used afterwards. */
+  detach(reason: string): void;
+}
+
+/** Slabs allocated by prepare() and not yet committed. */
+export interface PreparedSlab {
+  readonly params: readonly Parameter[];
+  readonly offsets: readonly number[];
+  readonly size: number;
+  readonly ptr: number;
+  readonly gradPtr: number;
+}
+
 export class ParameterSet {
-  /** Byte offsets of the two slabs and their length in floats (including alignment padding). */
-  ptr = 0;
-  gradPtr = 0;
-  size = 0;
+  readonly rt: Runtime;
+  /** Whether the set has a gradient slab (a model's parameters do; its buffers do not). */
+  readonly hasGradients: boolean;
+  #ptr = 0;
+  #gradPtr = 0;
+  #size = 0;
+  #version = 0;
+  #params: readonly Parameter[] = Object.freeze([]);
+  #disposed = false;
+  #clients = new Set<SlabClient>();
+
+  constructor(rt: Runtime, options: { gradients?: boolean } = {}) {
+    this.rt = rt;
+    this.hasGradients = options.gradients ?? true;
+  }
+
+  get heap(): Heap { return this.rt.heap; }
+
+  /** Byte offset of the value slab (0 before the first build). */
+  get ptr(): number { this.assertLive(); return this.#ptr; }
+  /** Byte offset of the gradient slab (0 without gradients). */
+  get gradPtr(): number { this.assertLive(); return this.#gradPtr; }
+  /** Length of each slab in floats, alignment padding included. */
+  get size(): number { return this.#size; }
   /** Bumped whenever the slab is rebuilt; optimizers made for an older layout refuse to step. */
-  version = 0;
-  params: Parameter[] = [];
+  get version(): number { return this.#version; }
+  /** The parameters in slab order. */
+  get params(): readonly Parameter[] { return this.#params; }
   /** Set by dispose: the slabs are gone and nothing may read or write them. */
-  disposed = false;
+  get disposed(): boolean { return this.#disposed; }
 
-  constructor(readonly rt: Runtime) {}
+  /** Bytes of wasm memory a set of these parameters takes (both slabs). */
+  static bytesFor(params: readonly Parameter[], gradients: boolean): number {
+    const floats = params.reduce((n, p) => n + Math.ceil(p.size / FLOAT_ALIGN) * FLOAT_ALIGN, 0);
+    return Math.max(floats, 1) * 4 * (gradients ? 2 : 1);
+  }
 
-  /** Lays out `params` in fresh slabs, keeping their current values; gradients start at zero. */
-  rebuild(params: Parameter[]): void {
+  /**
+   * Allocates slabs for `params` without touching the current ones (MemoryError when they do not
+   * fit). Pass the result to commit(), or to abandon() to give it back. Run several prepares in one
+   * heap.transaction() to make them all-or-nothing.
+   */
+  prepare(params: readonly Parameter[]): PreparedSlab {
+    this.assertLive();
     let size = 0;
     const offsets = params.map((p) => {
       const at = size;
@@ -29,42 +81,95 @@ export class ParameterSet {
     });
     const heap = this.rt.heap;
     const bytes = Math.max(size, 1) * 4;
-    const ptr = heap.alloc(bytes, 'parameter slab');
-    const gradPtr = heap.alloc(bytes, 'gradient slab');
+    const [ptr, gradPtr] = heap.transaction(() => [
+      heap.alloc(bytes, 'parameter slab'),
+      this.hasGradients ? heap.alloc(bytes, 'gradient slab') : 0,
+    ]);
+    return { params: Object.freeze([...params]), offsets, size, ptr, gradPtr };
+  }
+
+  /**
+   * Moves the parameters into prepared slabs, keeping their values (gradients start at zero), and
+   * frees the old slabs. Cannot fail. Optimizers made over the old layout are detached.
+   */
+  commit(prepared: PreparedSlab): void {
+    this.assertLive();
+    const { params, offsets, size, ptr, gradPtr } = prepared;
     this.rt.kernels.fill_f32(ptr, size, 0);
-    this.rt.kernels.fill_f32(gradPtr, size, 0);
-    params.forEach((p, i) => p.bind(heap, ptr + offsets[i] * 4, gradPtr + offsets[i] * 4));
+    if (gradPtr) this.rt.kernels.fill_f32(gradPtr, size, 0);
+    params.forEach((p, i) => p.bind(this, ptr + offsets[i] * 4, gradPtr ? gradPtr + offsets[i] * 4 : 0));
     this.releaseSlabs();
-    Object.assign(this, { ptr, gradPtr, size, params, version: this.version + 1 });
+    this.#ptr = ptr;
+    this.#gradPtr = gradPtr;
+    this.#size = size;
+    this.#params = params;
+    this.#version++;
+    this.detachClients('the model\'s parameters changed (a layer was added) after this optimizer was created; create a new optimizer');
+  }
+
+  /** Gives back what prepare() allocated, unused. */
+  abandon(prepared: PreparedSlab): void {
+    this.rt.heap.release(prepared.ptr);
+    if (prepared.gradPtr) this.rt.heap.release(prepared.gradPtr);
+  }
+
+  /** prepare() then commit(): all-or-nothing. */
+  rebuild(params: readonly Parameter[]): void {
+    this.commit(this.prepare(params));
+  }
+
+  /** Registers an optimizer whose state follows this slab's layout. */
+  attach(client: SlabClient): void {
+    this.assertLive();
+    this.#clients.add(client);
+  }
+
+  /** Forgets an optimizer (it freed its state itself). */
+  forget(client: SlabClient): void {
+    this.#clients.delete(client);
   }
 
   /** Number of parameter values (without padding). */
   get count(): number {
-    return this.params.reduce((n, p) => n + p.size, 0);
+    return this.#params.reduce((n, p) => n + p.size, 0);
   }
 
   zeroGrad(): void {
-    if (this.size) this.rt.kernels.fill_f32(this.gradPtr, this.size, 0);
+    this.assertLive();
+    if (this.#size && this.#gradPtr) this.rt.kernels.fill_f32(this.#gradPtr, this.#size, 0);
   }
 
   /** The parameter whose gradient holds the first NaN or Infinity, or null if all are finite. */
   nonFiniteGrad(): Parameter | null {
-    const at = this.size ? this.rt.kernels.find_nonfinite_f32(this.gradPtr, this.size) : -1;
+    this.assertLive();
+    const at = this.#size && this.#gradPtr ? this.rt.kernels.find_nonfinite_f32(this.#gradPtr, this.#size) : -1;
     if (at < 0) return null;
-    const byte = this.gradPtr + at * 4;
-    return this.params.find((p) => byte >= p.gradPtr && byte < p.gradPtr + p.size * 4) ?? this.params[0];
+    const byte = this.#gradPtr + at * 4;
+    return this.#params.find((p) => byte >= p.gradPtr && byte < p.gradPtr + p.size * 4) ?? this.#params[0];
   }
 
+  /** Frees both slabs and the state of every optimizer made over them. */
   dispose(): void {
+    if (this.#disposed) return;
+    this.detachClients('its model was disposed');
     this.releaseSlabs();
-    this.size = 0;
-    this.params = [];
-    this.disposed = true;
+    this.#size = 0;
+    this.#disposed = true;
+  }
+
+  private detachClients(reason: string): void {
+    const clients = [...this.#clients];
+    this.#clients.clear();
+    for (const c of clients) c.detach(reason);
   }
 
   private releaseSlabs(): void {
-    if (this.ptr) this.rt.heap.release(this.ptr);
-    if (this.gradPtr) this.rt.heap.release(this.gradPtr);
-    this.ptr = this.gradPtr = 0;
+    if (this.#ptr) this.rt.heap.release(this.#ptr);
+    if (this.#gradPtr) this.rt.heap.release(this.#gradPtr);
+    this.#ptr = this.#gradPtr = 0;
+  }
+
+  private assertLive(): void {
+    if (this.#disposed) throw new StateError('the parameters belong to a disposed model');
   }
 }

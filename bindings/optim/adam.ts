@@ -22,19 +22,20 @@ const OPTIONS = ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'] as const;
 
 /** What Adam and AdamW share; they differ only in how weight decay enters. */
 export abstract class AdamBase extends Optimizer {
-  lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
   readonly amsgrad: boolean;
-  private expAvg = 0;
-  private expAvgSq = 0;
-  private maxExpAvgSq = 0;
+  readonly #expAvg: number;
+  readonly #expAvgSq: number;
+  readonly #maxExpAvgSq: number;
+  readonly #decoupled: boolean;
 
-  protected constructor(private readonly owner: 'Adam' | 'AdamW', private readonly decoupled: boolean,
+  protected constructor(owner: 'Adam' | 'AdamW', decoupled: boolean,
     params: ParamSource, options: AdamOptions | undefined, defaultWeightDecay: number) {
-    super(params);
+    super(owner, params);
+    this.#decoupled = decoupled;
     checkOptions(owner, options, OPTIONS);
     const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = defaultWeightDecay, amsgrad = false } = options ?? {};
     checkHyper(owner, 'lr', lr, (v) => v > 0, 'a positive number');
@@ -51,9 +52,8 @@ export abstract class AdamBase extends Optimizer {
     this.eps = eps;
     this.weightDecay = weightDecay;
     this.amsgrad = amsgrad;
-    this.expAvg = this.allocState(`${owner} exp_avg`);
-    this.expAvgSq = this.allocState(`${owner} exp_avg_sq`);
-    if (amsgrad) this.maxExpAvgSq = this.allocState(`${owner} max_exp_avg_sq`);
+    [this.#expAvg, this.#expAvgSq, this.#maxExpAvgSq = 0] =
+      this.allocState(amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq']);
   }
 
   /**
@@ -62,19 +62,12 @@ export abstract class AdamBase extends Optimizer {
    * (params.params[i].ptr - params.ptr) / 4. The step count is `stepCount`.
    */
   state(): Record<string, Float32Array> {
-    this.assertLive();
     const out: Record<string, Float32Array> = {
-      exp_avg: this.copyState(this.expAvg),
-      exp_avg_sq: this.copyState(this.expAvgSq),
+      exp_avg: this.copyState(this.#expAvg),
+      exp_avg_sq: this.copyState(this.#expAvgSq),
     };
-    if (this.amsgrad) out.max_exp_avg_sq = this.copyState(this.maxExpAvgSq);
+    if (this.amsgrad) out.max_exp_avg_sq = this.copyState(this.#maxExpAvgSq);
     return out;
-  }
-
-  protected override releaseState(): void {
-    const heap = this.params.rt.heap;
-    for (const ptr of [this.expAvg, this.expAvgSq, this.maxExpAvgSq]) if (ptr) heap.release(ptr);
-    this.expAvg = this.expAvgSq = this.maxExpAvgSq = 0;
   }
 
   protected override update(): void {
@@ -83,9 +76,9 @@ export abstract class AdamBase extends Optimizer {
     const t = this.stepCount + 1;
     const biasCorrection1 = 1 - this.beta1 ** t;
     const biasCorrection2 = 1 - this.beta2 ** t;
-    p.rt.kernels.adam_f32_step(p.ptr, p.gradPtr, this.expAvg, this.expAvgSq, this.maxExpAvgSq, p.size,
+    p.rt.kernels.adam_f32_step(p.ptr, p.gradPtr, this.#expAvg, this.#expAvgSq, this.#maxExpAvgSq, p.size,
       this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.lr / biasCorrection1,
-      Math.sqrt(biasCorrection2), this.decoupled ? 1 : 0);
+      Math.sqrt(biasCorrection2), this.#decoupled ? 1 : 0);
   }
 }
 

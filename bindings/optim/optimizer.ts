@@ -1,93 +1,124 @@
-import { ConfigError, NumericError, StateError } from '../errors.js';
-import type { ParameterSet } from '../model/parameter-set.js';
+// The optimizer base: one update over the whole parameter slab per step.
+//
+// Ownership: an optimizer owns its state (momentum, Adam's moments), slabs laid out like the
+// parameter slab. It frees them in dispose(), and at the latest when its model is disposed or
+// rebuilt (a layer added): the ParameterSet detaches it, and it refuses to step from then on with
+// a StateError saying why.
+
+import { ConfigError, NumericError, StateError, describe } from '../errors.js';
+import { ParameterSet, type SlabClient } from '../model/parameter-set.js';
+import { checkHyper } from '../options.js';
+
+export { checkHyper, checkOptions, checkFlag } from '../options.js';
 
 /** Anything that exposes its parameter slab: a model (model.parameters()) or the slab itself. */
 export type ParamSource = ParameterSet | { parameters(): ParameterSet };
 
-export abstract class Optimizer {
+export abstract class Optimizer implements SlabClient {
   readonly params: ParameterSet;
-  private readonly version: number;
-  /** Steps taken. */
-  stepCount = 0;
-  private disposed = false;
+  readonly #owner: string;
+  #lr = 0;
+  #stepCount = 0;
+  /** Why the optimizer cannot step any more (disposed, or its model was), else null. */
+  #retired: string | null = null;
+  /** Byte offsets of the state slabs, by name; freed together. */
+  #state: number[] = [];
 
-  constructor(source: ParamSource) {
-    this.params = 'parameters' in source ? source.parameters() : source;
-    this.version = this.params.version;
-    if (this.params.count === 0) throw new ConfigError(`${this.constructor.name}: the model has no parameters to optimise`);
+  protected constructor(owner: string, source: ParamSource) {
+    this.#owner = owner;
+    let params: unknown;
+    try {
+      params = source instanceof ParameterSet ? source
+        : typeof (source as { parameters?: unknown })?.parameters === 'function' ? (source as { parameters(): ParameterSet }).parameters()
+        : undefined;
+    } catch (e) {
+      if (e instanceof StateError) throw new StateError(`${owner}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (!(params instanceof ParameterSet)) {
+      throw new ConfigError(`${owner}: the first argument must be a model or model.parameters(), got ${describe(source)}`);
+    }
+    if (params.disposed) throw new StateError(`${owner}: the model was disposed`);
+    if (params.count === 0) throw new ConfigError(`${owner}: the model has no parameters to optimise`);
+    this.params = params;
   }
 
-  abstract lr: number;
+  /** The learning rate: a finite number >= 0 (schedulers may anneal it to 0). */
+  get lr(): number { return this.#lr; }
+  set lr(value: number) {
+    checkHyper(this.#owner, 'lr', value, (v) => v >= 0, 'a finite number >= 0');
+    this.#lr = value;
+  }
+
+  /** Steps taken. */
+  get stepCount(): number { return this.#stepCount; }
+
+  /** Bytes of wasm memory this optimizer's state holds. */
+  get memoryBytes(): number { return this.#state.length * this.params.size * 4; }
 
   /** Applies one update over the whole slab. Refuses (weights untouched) on NaN/Inf gradients. */
   step(): void {
     this.assertLive();
-    if (this.params.version !== this.version) {
-      throw new StateError(`${this.constructor.name}: the model's parameters changed (a layer was added) after ` +
-        'this optimizer was created; create a new optimizer');
-    }
     const bad = this.params.nonFiniteGrad();
     if (bad) {
-      throw new NumericError(`${this.constructor.name}.step(): the gradient of parameter '${bad.name}' contains NaN ` +
+      throw new NumericError(`${this.#owner}.step(): the gradient of parameter '${bad.name}' contains NaN ` +
         'or Infinity; the step was not applied');
     }
     this.update();
-    this.stepCount++;
+    this.#stepCount++;
   }
 
   zeroGrad(): void {
+    this.assertLive();
     this.params.zeroGrad();
   }
 
   /** Returns the optimizer's state buffers to the heap; it cannot step afterwards. */
   dispose(): void {
-    if (this.disposed) return;
-    this.releaseState();
-    this.disposed = true;
+    if (this.#retired !== null) return;
+    this.params.forget(this);
+    this.detach('used after dispose()');
+  }
+
+  /** Called by the ParameterSet when its layout changes or it is disposed: frees the state. */
+  detach(reason: string): void {
+    if (this.#retired !== null) return;
+    this.#retired = reason;
+    const heap = this.params.heap;
+    for (const ptr of this.#state) heap.release(ptr);
+    this.#state = [];
+  }
+
+  /** Whether step() would refuse for lack of state (disposed, or the model was disposed or rebuilt). */
+  get disposed(): boolean { return this.#retired !== null; }
+
+  /** Throws the StateError step() would throw when the optimizer can no longer step. */
+  assertLive(): void {
+    if (this.#retired !== null) throw new StateError(`${this.#owner}: ${this.#retired}`);
+    if (this.params.disposed) throw new StateError(`${this.#owner}: its model was disposed`);
   }
 
   protected abstract update(): void;
 
-  /** Frees what allocState handed out (called once, by dispose). */
-  protected releaseState(): void {}
+  /** The name the optimizer gives in its messages (Adam, SGD, ...). */
+  protected get owner(): string { return this.#owner; }
 
-  /** Refuses to touch freed memory: this optimizer's state or its model's slabs. */
-  protected assertLive(): void {
-    if (this.disposed) throw new StateError(`${this.constructor.name}: used after dispose()`);
-    if (this.params.disposed) throw new StateError(`${this.constructor.name}: its model was disposed`);
-  }
-
-  /** A zero-filled buffer of params.size floats laid out like the parameter slab (optimizer state). */
-  protected allocState(what: string): number {
+  /**
+   * Allocates one zero-filled state slab (params.size floats, slab layout) per name, all or
+   * none, and registers the optimizer with its parameters. Call once, at the end of the constructor.
+   */
+  protected allocState(names: readonly string[]): number[] {
     const p = this.params;
-    const ptr = p.rt.heap.alloc(p.size * 4, `${what} (optimizer state)`);
-    p.rt.kernels.fill_f32(ptr, p.size, 0);
-    return ptr;
+    const ptrs = p.heap.transaction(() => names.map((n) => p.heap.alloc(p.size * 4, `${this.#owner} ${n} (optimizer state)`)));
+    for (const ptr of ptrs) p.rt.kernels.fill_f32(ptr, p.size, 0);
+    this.#state = ptrs;
+    p.attach(this);
+    return ptrs;
   }
 
   /** A copy of a state buffer from allocState (params.size floats, slab layout). */
   protected copyState(ptr: number): Float32Array {
-    return this.params.rt.heap.f32.slice(ptr >> 2, (ptr >> 2) + this.params.size);
+    this.assertLive();
+    return this.params.heap.f32.slice(ptr >>> 2, (ptr >>> 2) + this.params.size);
   }
-}
-
-export function checkHyper(owner: string, name: string, value: number, ok: (v: number) => boolean, range: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
-    throw new ConfigError(`${owner}: ${name} must be ${range}, got ${value}`);
-  }
-}
-
-/** Rejects options objects that are not plain objects and option names `owner` does not know. */
-export function checkOptions(owner: string, options: unknown, known: readonly string[]): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ConfigError(`${owner}: options must be an object, got ${String(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new ConfigError(`${owner}: unknown option '${key}' (options: ${known.join(', ')})`);
-  }
-}
-
-export function checkFlag(owner: string, name: string, value: unknown): void {
-  if (typeof value !== 'boolean') throw new ConfigError(`${owner}: ${name} must be true or false, got ${String(value)}`);
 }

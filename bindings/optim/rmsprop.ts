@@ -33,18 +33,17 @@ const OPTIONS = ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered'] as
  *   else:         param -= lr * g / avg
  */
 export class RMSprop extends Optimizer {
-  lr: number;
   readonly alpha: number;
   readonly eps: number;
   readonly weightDecay: number;
   readonly momentum: number;
   readonly centered: boolean;
-  private squareAvg = 0;
-  private gradAvg = 0;
-  private momentumBuffer = 0;
+  readonly #squareAvg: number;
+  readonly #gradAvg: number;
+  readonly #momentumBuffer: number;
 
   constructor(params: ParamSource, options?: RMSpropOptions) {
-    super(params);
+    super('RMSprop', params);
     checkOptions('RMSprop', options, OPTIONS);
     const { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0, momentum = 0, centered = false } = options ?? {};
     checkHyper('RMSprop', 'lr', lr, (v) => v > 0, 'a positive number');
@@ -59,9 +58,12 @@ export class RMSprop extends Optimizer {
     this.weightDecay = weightDecay;
     this.momentum = momentum;
     this.centered = centered;
-    this.squareAvg = this.allocState('RMSprop square_avg');
-    if (centered) this.gradAvg = this.allocState('RMSprop grad_avg');
-    if (momentum > 0) this.momentumBuffer = this.allocState('RMSprop momentum_buffer');
+    const names = ['square_avg', ...(centered ? ['grad_avg'] : []), ...(momentum > 0 ? ['momentum_buffer'] : [])];
+    const ptrs = this.allocState(names);
+    const at = (name: string) => (names.includes(name) ? ptrs[names.indexOf(name)] : 0);
+    this.#squareAvg = at('square_avg');
+    this.#gradAvg = at('grad_avg');
+    this.#momentumBuffer = at('momentum_buffer');
   }
 
   /**
@@ -69,22 +71,15 @@ export class RMSprop extends Optimizer {
    * momentum_buffer when momentum > 0), each laid out like the parameter slab.
    */
   state(): Record<string, Float32Array> {
-    this.assertLive();
-    const out: Record<string, Float32Array> = { square_avg: this.copyState(this.squareAvg) };
-    if (this.gradAvg) out.grad_avg = this.copyState(this.gradAvg);
-    if (this.momentumBuffer) out.momentum_buffer = this.copyState(this.momentumBuffer);
+    const out: Record<string, Float32Array> = { square_avg: this.copyState(this.#squareAvg) };
+    if (this.#gradAvg) out.grad_avg = this.copyState(this.#gradAvg);
+    if (this.#momentumBuffer) out.momentum_buffer = this.copyState(this.#momentumBuffer);
     return out;
-  }
-
-  protected override releaseState(): void {
-    const heap = this.params.rt.heap;
-    for (const ptr of [this.squareAvg, this.gradAvg, this.momentumBuffer]) if (ptr) heap.release(ptr);
-    this.squareAvg = this.gradAvg = this.momentumBuffer = 0;
   }
 
   protected override update(): void {
     const p = this.params;
-    p.rt.kernels.rmsprop_f32_step(p.ptr, p.gradPtr, this.squareAvg, this.gradAvg, this.momentumBuffer, p.size,
+    p.rt.kernels.rmsprop_f32_step(p.ptr, p.gradPtr, this.#squareAvg, this.#gradAvg, this.#momentumBuffer, p.size,
       this.lr, this.alpha, this.eps, this.weightDecay, this.momentum);
   }
 }

@@ -3,8 +3,9 @@
 //   Browser: fetches new URL('../../build/simdnet*.wasm', import.meta.url) (bundlers follow this).
 //   Edge:    the caller passes a precompiled WebAssembly.Module (workerd refuses to compile bytes).
 
-import { StateError, ConfigError } from '../errors.js';
-import { Heap } from '../memory/heap.js';
+import { StateError, ConfigError, FormatError, describe } from '../errors.js';
+import { Heap, WASM32_MAX_BYTES } from '../memory/heap.js';
+import { checkOptions } from '../options.js';
 import { detectFeatures, type Features } from './features.js';
 import type { Kernels } from './kernels.js';
 
@@ -29,13 +30,24 @@ export class Runtime {
   readonly heap: Heap;
   /** Packing scratch for every GEMM call; the runtime is single-threaded, so one suffices. */
   readonly gemmScratch: number;
+  readonly kernels: Kernels;
+  readonly tier: 'simd' | 'relaxed';
+  readonly features: Features;
 
-  constructor(readonly kernels: Kernels, readonly tier: 'simd' | 'relaxed', readonly features: Features,
-    maxMemoryBytes?: number) {
-    this.heap = new Heap(kernels.memory, kernels.heap_base(), maxMemoryBytes);
+  constructor(kernels: Kernels, tier: 'simd' | 'relaxed', features: Features, maxMemoryBytes?: number) {
+    this.kernels = kernels;
+    this.tier = tier;
+    this.features = Object.freeze({ ...features });
+    this.heap = new Heap(kernels.memory, kernels.heap_base() >>> 0, maxMemoryBytes);
     this.gemmScratch = this.heap.alloc(kernels.gemm_f32_scratch_bytes(), 'GEMM packing scratch');
+    Object.freeze(this);
   }
 }
+
+/** Exports every simdnet build has; a module without them is not simdnet's. */
+const REQUIRED_EXPORTS = ['memory', 'heap_base', 'gemm_f32_scratch_bytes', 'gemm_f32_nn', 'fill_f32', 'adam_f32_step'] as const;
+
+const INIT_OPTIONS = ['module', 'wasm', 'tier', 'maxMemoryBytes'] as const;
 
 const WASM_FILES = { simd: 'simdnet.wasm', relaxed: 'simdnet-relaxed.wasm' } as const;
 
@@ -55,33 +67,84 @@ export function getRuntime(): Runtime {
 }
 
 export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
+  checkOptions('init', options, INIT_OPTIONS);
+  options ??= {};
   const features = detectFeatures();
   if (!features.simd) throw new StateError('this runtime has no WebAssembly SIMD; simdnet needs it');
   const requested = options.tier ?? 'simd';
-  if (!['simd', 'relaxed', 'auto'].includes(requested)) {
-    throw new ConfigError(`tier must be 'simd', 'relaxed' or 'auto', got '${requested}'`);
+  if (typeof requested !== 'string' || !['simd', 'relaxed', 'auto'].includes(requested)) {
+    throw new ConfigError(`tier must be 'simd', 'relaxed' or 'auto', got ${describe(requested)}`);
   }
-  const tier = requested === 'auto' ? (features.relaxedSimd ? 'relaxed' : 'simd') : requested;
+  const max = options.maxMemoryBytes;
+  if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 65536 && max <= WASM32_MAX_BYTES)) {
+    throw new ConfigError(`init: maxMemoryBytes must be an integer number of bytes in [65536, 4 GiB = ${WASM32_MAX_BYTES}], ` +
+      `got ${describe(max)}`);
+  }
+  if (options.module !== undefined && !(options.module instanceof WebAssembly.Module)) {
+    throw new ConfigError(`init: module must be a WebAssembly.Module, got ${describe(options.module)}`);
+  }
+  const tier = requested === 'auto' ? (features.relaxedSimd ? 'relaxed' : 'simd') : requested as 'simd' | 'relaxed';
   if (tier === 'relaxed' && !features.relaxedSimd && !options.module) {
     throw new ConfigError("tier 'relaxed' was requested but this runtime does not support relaxed SIMD " +
       '(Node 20 needs --experimental-wasm-relaxed-simd)');
   }
-  const module = options.module ?? await WebAssembly.compile(await wasmBytes(options.wasm, tier) as BufferSource);
-  const instance = await WebAssembly.instantiate(module, {}); // the kernels import nothing
-  return new Runtime(instance.exports as unknown as Kernels, tier, features, options.maxMemoryBytes);
+  let module = options.module;
+  if (!module) {
+    const bytes = await wasmBytes(options.wasm, tier);
+    try {
+      module = await WebAssembly.compile(bytes as BufferSource);
+    } catch (e) {
+      throw new FormatError(`init: the wasm bytes do not compile (${(e as Error).message}); ` +
+        'pass the simdnet.wasm (or simdnet-relaxed.wasm) file of this package', { cause: e });
+    }
+  }
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, {}); // the kernels import nothing
+  } catch (e) {
+    throw new FormatError(`init: the wasm module cannot be instantiated (${(e as Error).message}); it is not a simdnet build`, { cause: e });
+  }
+  const exports = instance.exports as Record<string, unknown>;
+  const missing = REQUIRED_EXPORTS.find((name) => exports[name] === undefined);
+  if (missing) throw new FormatError(`init: the wasm module does not export '${missing}'; it is not a simdnet build`);
+  if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module\'s memory export is not a WebAssembly.Memory');
+  return new Runtime(exports as unknown as Kernels, tier, features, max);
 }
 
 async function wasmBytes(source: InitOptions['wasm'], tier: 'simd' | 'relaxed'): Promise<ArrayBuffer | Uint8Array> {
-  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return source;
-  const url = source instanceof URL ? source
-    : typeof source === 'string' ? toUrl(source)
-    : new URL(`../../build/${WASM_FILES[tier]}`, import.meta.url);
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    return readFile(url);
+  if (source instanceof ArrayBuffer) return source;
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
+    throw new ConfigError(`init: wasm must be a path, a URL, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new StateError(`could not fetch ${url}: HTTP ${response.status}`);
+  let url: URL;
+  try {
+    url = source instanceof URL ? source
+      : typeof source === 'string' ? toUrl(source)
+      : new URL(`../../build/${WASM_FILES[tier]}`, import.meta.url);
+  } catch (e) {
+    throw new ConfigError(`init: cannot make a URL of wasm ${describe(source)} (${(e as Error).message}); ` +
+      'pass the bytes, or a precompiled module with init({ module })', { cause: e });
+  }
+  if (url.protocol === 'file:') {
+    try {
+      const { readFile } = await import('node:fs/promises');
+      return await readFile(url);
+    } catch (e) {
+      throw new ConfigError(`init: cannot read the wasm file ${url.pathname} (${(e as Error).message}); ` +
+        'check the path, or pass the bytes with init({ wasm: bytes })', { cause: e });
+    }
+  }
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new ConfigError(`init: cannot fetch ${url} (${(e as Error).message}); pass the bytes with init({ wasm: bytes })`, { cause: e });
+  }
+  if (!response.ok) {
+    throw new ConfigError(`init: fetching ${url} gave HTTP ${response.status}; serve the .wasm file there, ` +
+      'or pass its bytes or URL with init({ wasm })');
+  }
   return response.arrayBuffer();
 }
 
