@@ -1,8 +1,9 @@
 // Datasets, random splits and a DataLoader, after torch.utils.data. A dataset is samples of one
 // per-sample shape plus one target per sample (a class label, or a row of dense values).
 
-import { ConfigError, InputError, ShapeError } from '../errors.js';
-import { Generator, defaultGenerator } from '../random.js';
+import { ConfigError, InputError, ShapeError, describe } from '../errors.js';
+import { Generator, defaultGenerator, checkGenerator } from '../random.js';
+import { checkFlag, checkInteger, checkOptions } from '../options.js';
 import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
 
 /** Targets stored per sample: class labels (width 1) or dense rows of `width` values. */
@@ -37,6 +38,13 @@ export class TensorDataset implements Dataset {
    * N rows of dense targets.
    */
   constructor(readonly x: Tensor, y: ArrayLike<number> | Tensor, options: { dense?: boolean } = {}) {
+    if (!(x instanceof Tensor)) throw new InputError(`TensorDataset: x must be a Tensor (N, ...sampleShape), got ${describe(x)}`);
+    checkOptions('TensorDataset', options, ['dense']);
+    options ??= {};
+    if (options.dense !== undefined) checkFlag('TensorDataset', 'dense', options.dense);
+    if (!(y instanceof Tensor) && !Array.isArray(y) && !(ArrayBuffer.isView(y) && !(y instanceof DataView))) {
+      throw new InputError(`TensorDataset: y must be an array of labels or targets, got ${describe(y)}`);
+    }
     if (x.shape.length < 2) throw new ShapeError(`TensorDataset: x needs a batch dimension, got shape ${formatShape(x.shape)}`);
     this.length = x.shape[0];
     this.sampleShape = x.shape.slice(1);
@@ -47,12 +55,12 @@ export class TensorDataset implements Dataset {
         throw new ShapeError(`TensorDataset: ${values.length} target values do not divide into ${this.length} samples`);
       }
       this.targetWidth = this.length ? values.length / this.length : 1;
-      this.y = Float32Array.from(values);
+      this.y = Float32Array.from(values as ArrayLike<number>);
     } else {
       if (values.length !== this.length) throw new ShapeError(`TensorDataset: ${values.length} labels for ${this.length} samples`);
       const labels = new Int32Array(values.length);
       for (let i = 0; i < values.length; i++) {
-        if (!Number.isInteger(values[i])) throw new InputError(`TensorDataset: label ${i} is ${values[i]}: labels must be integers`);
+        if (typeof values[i] !== 'number' || !Number.isInteger(values[i])) throw new InputError(`TensorDataset: label ${i} is ${values[i]}: labels must be integers`);
         labels[i] = values[i];
       }
       this.targetWidth = 1;
@@ -77,10 +85,22 @@ export class TensorDataset implements Dataset {
   }
 }
 
+/** Refuses anything that is not a Dataset (length, sampleShape, gather). */
+function checkDataset(owner: string, dataset: unknown): asserts dataset is Dataset {
+  const d = dataset as Dataset | null;
+  if (d === null || typeof d !== 'object' || typeof d.length !== 'number' || typeof d.gather !== 'function') {
+    throw new ConfigError(`${owner}: expected a Dataset (TensorDataset, Subset, ...), got ${describe(dataset)}`);
+  }
+}
+
 /** A view of some samples of another dataset, as torch.utils.data.Subset. */
 export class Subset implements Dataset {
   readonly indices: Int32Array;
   constructor(readonly dataset: Dataset, indices: ArrayLike<number>) {
+    checkDataset('Subset', dataset);
+    if (indices === null || typeof indices !== 'object' || typeof indices.length !== 'number') {
+      throw new ConfigError(`Subset: indices must be an array of integers, got ${describe(indices)}`);
+    }
     this.indices = Int32Array.from(indices);
     for (const i of this.indices) {
       if (!(i >= 0 && i < dataset.length)) throw new ShapeError(`Subset: index ${i} out of range [0, ${dataset.length})`);
@@ -110,6 +130,12 @@ export function toArrays(dataset: Dataset): { x: Tensor; y: TargetArray } {
  * remainder of flooring goes to the first parts, one each, as PyTorch does).
  */
 export function randomSplit(dataset: Dataset, lengths: number[], options: { generator?: Generator; seed?: number } = {}): Subset[] {
+  checkDataset('randomSplit', dataset);
+  checkOptions('randomSplit', options, ['generator', 'seed']);
+  options ??= {};
+  if (!Array.isArray(lengths) || !lengths.every((l) => typeof l === 'number' && Number.isFinite(l))) {
+    throw new ConfigError(`randomSplit: lengths must be an array of numbers, got ${describe(lengths)}`);
+  }
   if (lengths.length === 0) throw new ConfigError('randomSplit: lengths is empty');
   let counts = lengths;
   const total = lengths.reduce((a, b) => a + b, 0);
@@ -122,7 +148,8 @@ export function randomSplit(dataset: Dataset, lengths: number[], options: { gene
     throw new ConfigError(`randomSplit: lengths [${lengths.join(', ')}] must be non-negative counts summing to ` +
       `${dataset.length} or fractions summing to 1`);
   }
-  const gen = options.generator ?? (options.seed !== undefined ? new Generator(options.seed) : defaultGenerator);
+  const gen = options.generator !== undefined ? checkGenerator('randomSplit', options.generator)
+    : options.seed !== undefined ? new Generator(options.seed) : defaultGenerator;
   const order = gen.permutation(dataset.length);
   const parts: Subset[] = [];
   let at = 0;
@@ -151,13 +178,17 @@ export class DataLoader implements Iterable<Batch> {
   private readonly generator: Generator;
 
   constructor(readonly dataset: Dataset, options: DataLoaderOptions = {}) {
+    checkDataset('DataLoader', dataset);
+    checkOptions('DataLoader', options, ['batchSize', 'shuffle', 'dropLast', 'seed', 'generator']);
+    options ??= {};
     this.batchSize = options.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
-      throw new ConfigError(`DataLoader: batchSize must be an integer >= 1, got ${this.batchSize}`);
-    }
+    checkInteger('DataLoader', 'batchSize', this.batchSize, 1);
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
-    this.generator = options.generator ?? (options.seed !== undefined ? new Generator(options.seed) : defaultGenerator);
+    checkFlag('DataLoader', 'shuffle', this.shuffle);
+    checkFlag('DataLoader', 'dropLast', this.dropLast);
+    this.generator = options.generator !== undefined ? checkGenerator('DataLoader', options.generator)
+      : options.seed !== undefined ? new Generator(options.seed) : defaultGenerator;
   }
 
   /** Number of batches per iteration. */

@@ -1,8 +1,8 @@
 // Image transforms in the manner of torchvision.transforms: each maps a Tensor to a new Tensor,
 // and Compose chains them. Images enter as bytes through toTensor.
 
-import { ConfigError, ShapeError } from '../errors.js';
-import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
+import { ConfigError, InputError, ShapeError, describe } from '../errors.js';
+import { Tensor, checkShape, formatShape, sizeOf, type Shape } from '../tensor.js';
 
 export interface Transform {
   apply(t: Tensor): Tensor;
@@ -14,6 +14,8 @@ export interface Transform {
  * scale 1 keeps [0, 255]). shape: the images' shape, e.g. [N, 28, 28].
  */
 export function toTensor(images: Uint8Array, shape: Shape, scale = 1 / 255): Tensor {
+  if (!(images instanceof Uint8Array)) throw new InputError(`toTensor: images must be a Uint8Array of pixels, got ${describe(images)}`);
+  shape = checkShape(shape, 'toTensor');
   if (sizeOf(shape) !== images.length) throw new ShapeError(`toTensor: ${images.length} bytes do not fit shape ${formatShape(shape)}`);
   if (!Number.isFinite(scale)) throw new ConfigError(`toTensor: scale must be finite, got ${scale}`);
   const table = new Float32Array(256); // one lookup per pixel instead of a conversion and a multiply
@@ -37,13 +39,17 @@ export class Normalize implements Transform {
   readonly mean: number[];
   readonly std: number[];
   constructor(mean: number | number[], std: number | number[]) {
-    this.mean = Array.isArray(mean) ? mean : [mean];
-    this.std = Array.isArray(std) ? std : [std];
+    this.mean = Array.isArray(mean) ? [...mean] : [mean];
+    this.std = Array.isArray(std) ? [...std] : [std];
+    if (![...this.mean, ...this.std].every((v) => typeof v === 'number')) {
+      throw new ConfigError(`Normalize: mean and std must be numbers or arrays of numbers, got ${describe(mean)}, ${describe(std)}`);
+    }
     if (this.mean.length !== this.std.length) throw new ConfigError(`Normalize: ${this.mean.length} means but ${this.std.length} stds`);
     if (this.std.some((s) => !(s > 0) || !Number.isFinite(s))) throw new ConfigError(`Normalize: std must be positive and finite, got [${this.std}]`);
     if (this.mean.some((m) => !Number.isFinite(m))) throw new ConfigError(`Normalize: mean must be finite, got [${this.mean}]`);
   }
   apply(t: Tensor): Tensor {
+    checkTensor(t);
     const channels = this.mean.length;
     if (channels === 1) return map(t, (v) => (v - this.mean[0]) / this.std[0]);
     if (t.shape.length < 2 || t.shape[1] !== channels) {
@@ -72,6 +78,7 @@ export class Binarize implements Transform {
 /** (N, d1, d2, ...) -> (N, d1*d2*...): no copy of the values. */
 export class Flatten implements Transform {
   apply(t: Tensor): Tensor {
+    checkTensor(t);
     if (t.shape.length < 1) throw new ShapeError('Flatten: a scalar has no batch dimension');
     return new Tensor(t.data, [t.shape[0], sizeOf(t.shape.slice(1))]);
   }
@@ -80,12 +87,21 @@ export class Flatten implements Transform {
 
 /** Applies transforms in order. */
 export class Compose implements Transform {
-  constructor(readonly transforms: Transform[]) {}
+  constructor(readonly transforms: Transform[]) {
+    if (!Array.isArray(transforms) || !transforms.every((tr) => tr !== null && typeof tr === 'object' && typeof tr.apply === 'function')) {
+      throw new ConfigError(`Compose: expects an array of transforms (objects with apply), got ${describe(transforms)}`);
+    }
+  }
   apply(t: Tensor): Tensor { return this.transforms.reduce((acc, tr) => tr.apply(acc), t); }
   toString(): string { return `Compose([${this.transforms.join(', ')}])`; }
 }
 
+function checkTensor(t: unknown): void {
+  if (!(t instanceof Tensor)) throw new InputError(`a transform takes a Tensor, got ${describe(t)}`);
+}
+
 function map(t: Tensor, f: (v: number) => number): Tensor {
+  checkTensor(t);
   const out = new Float32Array(t.size);
   for (let i = 0; i < out.length; i++) out[i] = f(t.data[i]);
   return new Tensor(out, t.shape);

@@ -1,7 +1,8 @@
 // Classification metrics over integer labels: accuracy, the confusion matrix, and a per-class
 // precision / recall / F1 report printed like scikit-learn's classification_report.
 
-import { ShapeError, InputError } from '../errors.js';
+import { ShapeError, InputError, ConfigError, describe } from '../errors.js';
+import { checkInteger, checkOptions } from '../options.js';
 import { Tensor, formatShape } from '../tensor.js';
 
 /** Class labels, or a (N, classes) score tensor whose row argmax is the predicted label. */
@@ -9,6 +10,7 @@ export type Predictions = ArrayLike<number> | Tensor;
 
 /** Predicted labels: the argmax of each row of a (N, classes) tensor (first index on ties). */
 export function argmax(scores: Tensor): Int32Array {
+  if (!(scores instanceof Tensor)) throw new InputError(`argmax expects a Tensor of scores [N, classes], got ${describe(scores)}`);
   if (scores.shape.length !== 2) throw new ShapeError(`argmax expects scores of shape [N, classes], got ${formatShape(scores.shape)}`);
   const [n, c] = scores.shape;
   const out = new Int32Array(n);
@@ -22,11 +24,14 @@ export function argmax(scores: Tensor): Int32Array {
 
 /** Labels as integers, checked against the other side's length. */
 function labelsOf(y: Predictions, what: string): Int32Array {
+  if (!(y instanceof Tensor) && !Array.isArray(y) && !(ArrayBuffer.isView(y) && !(y instanceof DataView))) {
+    throw new InputError(`${what} must be an array of labels or a Tensor of scores, got ${describe(y)}`);
+  }
   const values = y instanceof Tensor ? (y.shape.length === 1 ? y.data : argmax(y)) : y;
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isInteger(v) || v < 0) throw new InputError(`${what}: label ${i} is ${v}: labels must be non-negative integers`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InputError(`${what}: label ${i} is ${v}: labels must be non-negative integers`);
     out[i] = v;
   }
   return out;
@@ -69,11 +74,17 @@ export class ConfusionMatrix {
   }
 }
 
+/** The most classes a confusion matrix takes (4096^2 counts are 64 MiB). */
+const MAX_CLASSES = 4096;
+
 /** The confusion matrix of integer labels; `classes` defaults to the largest label + 1. */
 export function confusionMatrix(yTrue: Predictions, yPred: Predictions, options: { classes?: number } = {}): ConfusionMatrix {
+  checkOptions('confusionMatrix', options, ['classes']);
   const [t, p] = pair(yTrue, yPred, 'confusionMatrix');
-  let classes = options.classes ?? 0;
-  if (options.classes === undefined) for (let i = 0; i < t.length; i++) classes = Math.max(classes, t[i] + 1, p[i] + 1);
+  if (options?.classes !== undefined) checkInteger('confusionMatrix', 'classes', options.classes, 1, MAX_CLASSES);
+  let classes = options?.classes ?? 0;
+  if (options?.classes === undefined) for (let i = 0; i < t.length; i++) classes = Math.max(classes, t[i] + 1, p[i] + 1);
+  if (classes > MAX_CLASSES) throw new InputError(`confusionMatrix: labels up to ${classes - 1} would need ${classes} classes, more than ${MAX_CLASSES}`);
   const counts = new Int32Array(classes * classes);
   for (let i = 0; i < t.length; i++) {
     if (t[i] >= classes || p[i] >= classes) {
@@ -103,6 +114,12 @@ export interface ClassificationReport {
  */
 export function classificationReport(yTrue: Predictions, yPred: Predictions,
   options: { classes?: number; targetNames?: string[]; digits?: number } = {}): ClassificationReport {
+  checkOptions('classificationReport', options, ['classes', 'targetNames', 'digits']);
+  options ??= {};
+  if (options.targetNames !== undefined && !(Array.isArray(options.targetNames) && options.targetNames.every((n) => typeof n === 'string'))) {
+    throw new ConfigError(`classificationReport: targetNames must be an array of strings, got ${describe(options.targetNames)}`);
+  }
+  if (options.digits !== undefined) checkInteger('classificationReport', 'digits', options.digits, 0, 20);
   let cm = confusionMatrix(yTrue, yPred, { classes: options.classes });
   if (options.targetNames && options.classes === undefined && options.targetNames.length > cm.classes) {
     cm = confusionMatrix(yTrue, yPred, { classes: options.targetNames.length }); // the last classes may be absent from the data

@@ -1,6 +1,7 @@
 // Keras-style training callbacks and the per-epoch history.
 
-import { ConfigError } from '../errors.js';
+import { ConfigError, describe } from '../errors.js';
+import { checkFlag, checkHyper, checkInteger, checkOptions } from '../options.js';
 import type { Tensor } from '../tensor.js';
 
 /** What callbacks see of the model: enough to save and restore its weights. */
@@ -31,6 +32,9 @@ export interface Callback {
   onEpochEnd?(epoch: number, logs: EpochLogs): void | boolean | Promise<void | boolean>;
   onTrainEnd?(history: History): void | Promise<void>;
 }
+
+/** The keys of EpochLogs, which callbacks may monitor. */
+export const LOG_KEYS: readonly string[] = ['loss', 'accuracy', 'seconds', 'val_loss', 'val_accuracy'];
 
 export class History {
   readonly epoch: number[] = [];
@@ -70,6 +74,13 @@ export class ProgressBar implements Callback {
   private readonly intervalMs: number;
 
   constructor(options: ProgressBarOptions = {}) {
+    checkOptions('ProgressBar', options, ['stream', 'width', 'intervalMs']);
+    options ??= {};
+    if (options.stream !== undefined && (options.stream === null || typeof options.stream.write !== 'function')) {
+      throw new ConfigError(`ProgressBar: stream must have a write(string) method, got ${describe(options.stream)}`);
+    }
+    if (options.width !== undefined) checkInteger('ProgressBar', 'width', options.width, 1, 1000);
+    if (options.intervalMs !== undefined) checkHyper('ProgressBar', 'intervalMs', options.intervalMs, (v) => v >= 0, '>= 0');
     this.stream = options.stream ?? (typeof process !== 'undefined' ? process.stderr : undefined);
     this.width = options.width ?? 30;
     this.intervalMs = options.intervalMs ?? 100;
@@ -133,6 +144,13 @@ export class EarlyStopping implements Callback {
   private bestWeights: Record<string, Tensor> | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
+    checkOptions('EarlyStopping', options, ['monitor', 'patience', 'minDelta', 'mode', 'restoreBestWeights']);
+    options ??= {};
+    if (options.monitor !== undefined && !LOG_KEYS.includes(options.monitor as string)) {
+      throw new ConfigError(`EarlyStopping: monitor must be one of ${LOG_KEYS.join(', ')}, got ${describe(options.monitor)}`);
+    }
+    if (options.restoreBestWeights !== undefined) checkFlag('EarlyStopping', 'restoreBestWeights', options.restoreBestWeights);
+    if (options.minDelta !== undefined) checkHyper('EarlyStopping', 'minDelta', options.minDelta, () => true, 'a finite number');
     this.monitor = options.monitor ?? 'val_loss';
     this.patience = options.patience ?? 0;
     this.minDelta = Math.abs(options.minDelta ?? 0);

@@ -6,7 +6,7 @@
 
 import { Optimizer, checkHyper, checkOptions } from './optimizer.js';
 import { ConfigError, InputError } from '../errors.js';
-import type { Callback, EpochLogs } from '../model/callbacks.js';
+import { LOG_KEYS, type Callback, type EpochLogs } from '../model/callbacks.js';
 
 function checkOptimizer(owner: string, optimizer: unknown): asserts optimizer is Optimizer {
   if (!(optimizer instanceof Optimizer)) {
@@ -254,7 +254,6 @@ export interface ReduceLROnPlateauOptions {
 }
 
 const PLATEAU_OPTIONS = ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'monitor'];
-const LOG_KEYS: readonly string[] = ['loss', 'accuracy', 'seconds', 'val_loss', 'val_accuracy'];
 
 /** torch.optim.lr_scheduler.ReduceLROnPlateau: lr *= factor once a metric stops improving. */
 export class ReduceLROnPlateau implements Callback {
