@@ -275,20 +275,26 @@ export class Sequential {
       }
     });
 
-    // the plans, before anything changes; validation borrows the training arena when it fits
+    // Input shapes implied by x are adopted tentatively: a fit that fails before its first step
+    // leaves a model without a shape as it found it. So is the mode: fit trains, then puts back
+    // the mode the caller had set (train() or eval()).
+    const shapesBefore = this.#shapes === shapes ? null : { inShape: this.#inShape, shapes: this.#shapes };
+    const modeBefore = this.#isTraining;
+    let stepped = false;
     this.#adoptShapes(shapes);
-    const plan = this.#ensureTrain(batchSize);
-    const validationBatch = validation ? Math.min(batchSize, validation.x.count) : 0;
-    if (validation) this.#inference(validationBatch, 0);
-
     const gen = o.seed !== undefined ? new Generator(o.seed) : defaultGenerator;
     const order = new Int32Array(train.count);
     for (let i = 0; i < train.count; i++) order[i] = i;
     const callbacks = o.callbacks;
     const history = new History();
+    let plan: Arena;
     this.#busy = 'fit';
-    this.#held = 0;
     try {
+      // the plans, before anything changes; validation borrows the training arena when it fits
+      plan = this.#ensureTrain(batchSize);
+      this.#held = 0;
+      const validationBatch = validation ? Math.min(batchSize, validation.x.count) : 0;
+      if (validation) this.#inference(validationBatch, 0);
       for (const cb of callbacks) await cb.onTrainBegin?.({ epochs: o.epochs, steps, samples: train.count, model: this });
       this.#checkFitGoesOn(0, 0);
       this.#setMode(true);
@@ -303,6 +309,7 @@ export class Sequential {
           const batch = Math.min(batchSize, train.count - begin);
           this.#gather(plan, train, targets, order, begin, batch);
           const value = this.#trainStep(plan, batch, loss, optimizer, epoch, step);
+          stepped = true;
           lossSum += value * (loss.reduction === 'mean' ? batch : 1);
           correct += this.#countCorrect(plan, batch, loss, targets.width);
           seen += batch;
@@ -327,8 +334,12 @@ export class Sequential {
         this.#checkFitGoesOn(epoch, steps);
       }
       for (const cb of callbacks) await cb.onTrainEnd?.(history);
+    } catch (e) {
+      if (!stepped && shapesBefore && !this.#disposed) this.#restoreShapes(shapesBefore);
+      throw e;
     } finally {
       this.#busy = null;
+      if (!this.#disposed) this.#setMode(modeBefore);
     }
     return history;
   }
@@ -340,8 +351,8 @@ export class Sequential {
     const batchSize = checkBatchOption('evaluate', options);
     const s = this.#samples(x, 'evaluate: x', false);
     const targets = this.#targets(this.#compiled.loss, y, s.count, s.shapes);
-    this.#adoptShapes(s.shapes);
-    return this.#evaluateSamples(s, targets, Math.min(batchSize, s.count), this.#compiled.loss);
+    const loss = this.#compiled.loss;
+    return this.#tentatively(s.shapes, () => this.#evaluateSamples(s, targets, Math.min(batchSize, s.count), loss));
   }
 
   /** Outputs for all samples, in inference mode, as a tensor the caller owns. */
@@ -349,7 +360,10 @@ export class Sequential {
     this.#assertLive('predict');
     const batchSize = checkBatchOption('predict', options);
     const s = this.#samples(x, 'predict: x', false);
-    this.#adoptShapes(s.shapes);
+    return this.#tentatively(s.shapes, () => this.#predictSamples(s, batchSize));
+  }
+
+  #predictSamples(s: Samples, batchSize: number): Tensor {
     const outShape = this.outputShape!;
     const outSize = sizeOf(outShape);
     const result = new Float32Array(s.count * outSize);
@@ -369,16 +383,18 @@ export class Sequential {
   forward(x: Tensor | Float32Array): Tensor {
     this.#assertIdle('forward');
     const s = this.#samples(x, 'forward: x', true);
-    this.#adoptShapes(s.shapes);
-    const plan = this.#ensureTrain(s.count);
-    // the arena is overwritten from here: the previous forward's activations are gone
-    this.#held = 0;
-    this.#load(plan, s, 0, s.count);
-    this.#runForward(plan, s.count, this.#isTraining, true, true);
-    this.#held = s.count;
-    const outShape = this.outputShape!;
-    const at = plan.act[this.#layers.length] >>> 2;
-    return new Tensor(this.#rt.heap.f32.slice(at, at + s.count * sizeOf(outShape)), [s.count, ...outShape]);
+    if (this.#isTraining) this.#layers.forEach((l, i) => l.checkTrainingBatch(s.count, s.shapes[i]));
+    return this.#tentatively(s.shapes, () => {
+      const plan = this.#ensureTrain(s.count);
+      // the arena is overwritten from here: the previous forward's activations are gone
+      this.#held = 0;
+      this.#load(plan, s, 0, s.count);
+      this.#runForward(plan, s.count, this.#isTraining, true, true);
+      this.#held = s.count;
+      const outShape = this.outputShape!;
+      const at = plan.act[this.#layers.length] >>> 2;
+      return new Tensor(this.#rt.heap.f32.slice(at, at + s.count * sizeOf(outShape)), [s.count, ...outShape]);
+    });
   }
 
   /** Explicit loop: backpropagates dOut (the gradient of the last forward's output), accumulating into .grad. */
@@ -473,6 +489,7 @@ export class Sequential {
 
   /** A PyTorch-like description with shapes and parameter counts. */
   summary(): string {
+    this.#assertLive('summary');
     const lines = ['Sequential('];
     this.#layers.forEach((l, i) => {
       const shape = this.#shapes && this.#shapes.length > i + 1 ? ` -> ${formatShape(this.#shapes[i + 1])}` : '';
@@ -757,6 +774,28 @@ export class Sequential {
     if (this.#shapes === shapes) return;
     this.#inShape = shapes[0];
     this.#shapes = shapes;
+  }
+
+  /**
+   * Runs `body` with the shapes x implies; when the model had none and body throws, the model goes
+   * back to having none (and drops the arenas planned for them: it had none before either).
+   */
+  #tentatively<T>(shapes: Shape[], body: () => T): T {
+    if (this.#shapes === shapes) return body();
+    const before = { inShape: this.#inShape, shapes: this.#shapes };
+    this.#adoptShapes(shapes);
+    try {
+      return body();
+    } catch (e) {
+      this.#restoreShapes(before);
+      throw e;
+    }
+  }
+
+  #restoreShapes(before: { inShape: Shape | null; shapes: Shape[] | null }): void {
+    this.#releaseArenas();
+    this.#inShape = before.inShape;
+    this.#shapes = before.shapes;
   }
 
   /** Validates targets with the loss's rules against the model's output width. */
