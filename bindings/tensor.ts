@@ -3,7 +3,7 @@
 // reference cannot be replaced. The values are the caller's: a Float32Array is used as given (no
 // copy of a 60,000-image training set); any other array of numbers is copied into one.
 
-import { ShapeError, InputError, describe } from './errors.js';
+import { ShapeError, InputError, StateError, describe } from './errors.js';
 import { ownedF32 } from './memory/view.js';
 
 export type Shape = readonly number[];
@@ -23,7 +23,20 @@ export class Tensor {
     Object.freeze(this);
   }
 
-  get size(): number { return this.data.length; }
+  /** Number of elements, from the shape. */
+  get size(): number { return sizeOf(this.shape); }
+}
+
+/**
+ * t.data, after checking it still holds t.size values: a Float32Array's buffer can be detached
+ * (transferred) after the tensor was made, and then it holds none.
+ */
+export function dataOf(t: Tensor, what: string): Float32Array {
+  if (t.data.length !== t.size) {
+    throw new StateError(`${what}: the tensor's data holds ${t.data.length} values, its shape ${formatShape(t.shape)} ` +
+      `${t.size}: the array was detached or resized after the tensor was made`);
+  }
+  return t.data;
 }
 
 /** Makes a tensor; `data` may be any array-like of numbers. */
@@ -45,7 +58,10 @@ export function checkShape(shape: unknown, what: string): Shape {
   return Object.freeze(copy as number[]);
 }
 
-/** `data` as a Float32Array: a Float32Array as is (a live view of wasm memory copied), other arrays of numbers copied. */
+/**
+ * `data` as a Float32Array of fixed length: a Float32Array as is (copied when it is a live view of
+ * wasm memory or lies on a resizable buffer), other arrays of numbers copied.
+ */
 export function toFloat32(data: unknown, what: string): Float32Array {
   if (data instanceof Float32Array) return ownedF32(data);
   const arrayLike = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));

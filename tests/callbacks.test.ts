@@ -32,6 +32,9 @@ describe('EarlyStopping', () => {
     const model = new Sequential([new Linear(4, 2)]);
     model.compile({ loss: new CrossEntropyLoss(), optimizer: new SGD(model, { lr: 0.1 }) });
     const { x, y } = randomData(20, 4, 2, 1);
-    await expect(model.fit(x, y, { epochs: 2, callbacks: [new EarlyStopping()] })).rejects.toThrow(/no 'val_loss'.*validationSplit/);
+    // refused before the first step: the weights stay as they were
+    const before = weightBits(model);
+    await expect(model.fit(x, y, { epochs: 2, callbacks: [new EarlyStopping()] })).rejects.toThrow(/monitors 'val_loss', but fit has no validation data.*validationSplit/);
+    expect(sameBits(before, weightBits(model))).toBe(true);
   });
 });

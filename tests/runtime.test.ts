@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import {
-  createRuntime, detectFeatures, Sequential, Linear, ReLU, NLLLoss, LogSoftmax, SGD, Generator, ConfigError, StateError,
+  createRuntime, detectFeatures, Sequential, Linear, ReLU, NLLLoss, LogSoftmax, SGD, Generator, ConfigError, StateError, FormatError,
 } from '../bindings/index.js';
 import { randomData } from './helpers/mlp.js';
 
@@ -65,5 +65,39 @@ describe('runtime loading', () => {
 
   it('rejects an unknown tier', async () => {
     await expect(createRuntime({ tier: 'fast' as never })).rejects.toThrow(ConfigError);
+  });
+
+  it('a wasm module that is not a working simdnet build is a FormatError at init, whatever it exports', async () => {
+    const { default: binaryen } = await import('binaryen');
+    const { KERNEL_FUNCTIONS } = await import('../bindings/runtime/kernels.js');
+    const moduleOf = (body: string) => {
+      const m = binaryen.parseText(`(module (memory (export "memory") 1) ${body})`);
+      const bytes = m.emitBinary();
+      m.dispose();
+      return bytes;
+    };
+    const kernels = (heapBase: string) => KERNEL_FUNCTIONS.map((name) => name === 'heap_base' ? heapBase
+      : name === 'gemm_f32_scratch_bytes' ? '(func (export "gemm_f32_scratch_bytes") (result i32) (i32.const 64))'
+      : `(func (export "${name}"))`).join(' ');
+    const cases: [string, string, RegExp][] = [
+      ['kernel names exported as globals', KERNEL_FUNCTIONS.map((n) => `(global (export "${n}") i32 (i32.const 0))`).join(' '), /does not export the function 'heap_base'/],
+      ['only some kernels', '(func (export "heap_base") (result i32) (i32.const 1024))', /does not export the function 'gemm_f32_scratch_bytes'/],
+      ['heap_base traps', kernels('(func (export "heap_base") (result i32) (unreachable))'), /failed while starting/],
+      ['heap_base past the memory', kernels('(func (export "heap_base") (result i32) (i32.const -1))'), /heap base/],
+    ];
+    for (const [what, body, message] of cases) {
+      let error: unknown = null;
+      try { await createRuntime({ wasm: moduleOf(body) }); } catch (e) { error = e; }
+      expect(error, what).toBeInstanceOf(FormatError);
+      expect((error as Error).message, what).toMatch(message);
+    }
+  });
+
+  it('the kernel manifest lists exactly the functions both builds export', async () => {
+    const { KERNEL_FUNCTIONS } = await import('../bindings/runtime/kernels.js');
+    for (const file of ['simdnet.wasm', 'simdnet-relaxed.wasm']) {
+      const exported = WebAssembly.Module.exports(new WebAssembly.Module(await readFile(wasmUrl(file))));
+      expect(exported.filter((e) => e.kind === 'function').map((e) => e.name).sort(), file).toEqual([...KERNEL_FUNCTIONS].sort());
+    }
   });
 });

@@ -159,7 +159,38 @@ describe('3. use after dispose: every handle refuses', () => {
     expect(sameBits(bits, weightBits(next))).toBe(true);
   });
 
+  it('methods and iterators taken from a held view re-derive it at each call: after dispose they throw, the next model is untouched', () => {
+    const model = mlp();
+    const w = (model.layers[0] as Linear).weight.data;
+    const fill = w.fill, set = w.set, values = w.values(), every = w.every;
+    values.next();
+    model.dispose();
+    const next = mlp(4);
+    const bits = weightBits(next);
+    expectThrows(() => fill(123), StateError);
+    expectThrows(() => set([9, 9]), StateError);
+    expectThrows(() => values.next(), StateError);
+    expectThrows(() => every(() => true), StateError);
+    expect(sameBits(bits, weightBits(next))).toBe(true);
+  });
+
+  it('a view taken before the layer joins a model follows its values into the model', () => {
+    const layer = new Linear(4, 3, { generator: new Generator(1) });
+    const w = layer.weight.data;
+    const model = new Sequential([layer]);
+    layer.weight.set(new Float32Array(12).fill(0.5));
+    expect(w[0]).toBe(0.5);
+    w[1] = 0.25;
+    expect(model.stateDict()['0.weight'].data[1]).toBe(0.25);
+    expect(w.buffer.byteLength, 'buffer is a snapshot of the 12 values, not the wasm memory').toBe(48);
+    expectThrows(() => { (w as unknown as Record<string, number>).foo = 1; }, InputError);
+  });
+
   it("an optimizer's step and state refuse once its model is disposed, and so does a disposed loss", () => {
+    const plain = mlp(5);
+    const sgd = new SGD(plain, { lr: 0.1 });
+    plain.dispose();
+    expectThrows(() => sgd.state(), StateError);
     const model = mlp();
     const opt = new Adam(model);
     const loss = new CrossEntropyLoss();
@@ -240,6 +271,49 @@ describe('4. half-applied changes: a failing call leaves the model as it was', (
     clean.backward(dy);
     const grads = (m: Sequential) => m.parameters().params.map((p) => Array.from(p.grad!));
     expect(grads(model)).toEqual(grads(clean));
+  });
+});
+
+describe('4b. layers without parameters are not shared between live models', () => {
+  it('adding a MaxPool2d or Dropout of a live model to another is a ConfigError; after its model is disposed it may join another', () => {
+    const pool = new MaxPool2d(2), drop = new Dropout(0.5);
+    const a = new Sequential([new Conv2d(1, 2, 3, { padding: 1 }), pool, drop], { inputShape: [1, 4, 4] });
+    expectThrows(() => new Sequential([new Conv2d(1, 2, 3, { padding: 1 }), pool], { inputShape: [1, 4, 4] }), ConfigError, /already belongs to another model/);
+    expectThrows(() => new Sequential([new Flatten(), drop]), ConfigError, /already belongs to another model/);
+    a.dispose();
+    expect(new Sequential([new Flatten(), drop]).layers.length).toBe(2);
+  });
+});
+
+describe('4c. untrusted input arrays', () => {
+  it('a Tensor over a resizable buffer is copied: growing the buffer later writes nothing into wasm memory', () => {
+    const victim = mlp(6);
+    const bits = weightBits(victim);
+    const buffer = new ArrayBuffer(16, { maxByteLength: 1 << 16 });
+    const f = new Float32Array(buffer);
+    f.set([0.1, 0.2, 0.3, 0.4]);
+    const out = new Tensor(f, [2, 2]);
+    buffer.resize(1 << 16);
+    f.fill(5, 4);
+    expect(out.data.length).toBe(4);
+    new MSELoss().forward(out, [0, 0, 0, 0]);
+    const model = mlp(7);
+    model.forward(new Tensor(data20.x.subarray(0, 20), [1, 20]));
+    const grad = new Float32Array(new ArrayBuffer(20, { maxByteLength: 1 << 16 }));
+    const dOut = new Tensor(grad, [1, 5]);
+    (grad.buffer as ArrayBuffer & { resize(n: number): void }).resize(1 << 16);
+    grad.fill(7);
+    model.backward(dOut);
+    expect(sameBits(bits, weightBits(victim))).toBe(true);
+  });
+
+  it('a Tensor whose buffer was detached (transferred) is a StateError, not a silent short copy', () => {
+    const model = mlp();
+    const data = data20.x.slice(0, 40);
+    const t = new Tensor(data, [2, 20]);
+    structuredClone(data.buffer, { transfer: [data.buffer] });
+    expectThrows(() => model.predict(t), StateError, /detached or resized/);
+    expectThrows(() => new MSELoss().forward(new Tensor(new Float32Array(4), [2, 2]), t.data), ShapeError);
   });
 });
 
@@ -510,6 +584,12 @@ describe('11. views that go stale', () => {
   });
 });
 
+function detached(): ArrayBuffer {
+  const b = new ArrayBuffer(8);
+  structuredClone(b, { transfer: [b] });
+  return b;
+}
+
 describe('12. untyped errors: whatever the platform throws reaches the caller as a SimdnetError', () => {
   it('null or undefined labels, bad seeds, malformed state dicts', async () => {
     const model = compiled(mlp());
@@ -540,6 +620,15 @@ describe('12. untyped errors: whatever the platform throws reaches the caller as
     await expectRejects(() => createRuntime({ module: {} as never }), ConfigError);
     // a valid wasm module that is not simdnet's
     await expectRejects(() => createRuntime({ wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }), FormatError, /not a simdnet build/);
+    // modules that export the kernels' names but do not work: tests/runtime.test.ts
+    expectThrows(() => parseIdx(detached()), FormatError);
+  });
+
+  it('Parameter.set with BigInts or strings is an InputError', () => {
+    const p = (mlp().layers[0] as Linear).bias!;
+    expectThrows(() => p.set(new Array(16).fill(1n) as never), InputError, /not a number/);
+    expectThrows(() => p.set(new BigInt64Array(16) as never), InputError);
+    expectThrows(() => p.set('abcdefghijklmnop' as never), InputError);
   });
 
   it('error names survive minification: they are string literals', async () => {

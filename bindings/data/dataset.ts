@@ -120,6 +120,7 @@ export class Subset implements Dataset {
 
 /** All samples of a dataset as one batch: what model.fit / evaluate / predict take. */
 export function toArrays(dataset: Dataset): { x: Tensor; y: TargetArray } {
+  checkDataset('toArrays', dataset);
   const { x, y } = dataset.gather(Array.from({ length: dataset.length }, (_, i) => i));
   return { x, y };
 }

@@ -11,10 +11,15 @@ export interface IdxArray {
 
 /** Parses an IDX buffer of unsigned bytes, checking the header against the data length. */
 export function parseIdx(input: Uint8Array | ArrayBuffer | ArrayBufferView, name = 'IDX data'): IdxArray {
-  const bytes = input instanceof Uint8Array ? input
-    : input instanceof ArrayBuffer ? new Uint8Array(input)
-    : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-    : null;
+  let bytes: Uint8Array | null = null;
+  try {
+    bytes = input instanceof Uint8Array ? input
+      : input instanceof ArrayBuffer ? new Uint8Array(input)
+      : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+      : null;
+  } catch (e) {
+    throw new FormatError(`${name}: cannot read the bytes (${(e as Error).message})`, { cause: e });
+  }
   if (!bytes) throw new FormatError(`${name}: IDX data must be bytes (a Uint8Array or an ArrayBuffer), got ${describe(input)}`);
   if (bytes.length < 4) throw new FormatError(`${name}: ${bytes.length} bytes is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new FormatError(`${name}: not an IDX file (magic bytes ${bytes[0]}, ${bytes[1]}; expected 0, 0)`);

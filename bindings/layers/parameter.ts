@@ -3,7 +3,7 @@
 // gradient slab. Every access to bound memory checks that the slab is alive, so a handle kept
 // after model.dispose() throws a StateError instead of writing into another model's memory.
 
-import { sizeOf, formatShape, type Shape } from '../tensor.js';
+import { sizeOf, formatShape, toFloat32, type Shape } from '../tensor.js';
 import { InputError, MemoryError, ShapeError, StateError, describe } from '../errors.js';
 import { liveF32 } from '../memory/view.js';
 import type { Heap } from '../memory/heap.js';
@@ -74,11 +74,12 @@ export class Parameter {
   }
 
   /**
-   * The values. Once bound, a live view into wasm memory: it stays valid when the memory grows
-   * and throws a StateError after the model is disposed. Writes go straight to the model.
+   * The values, as a live view: into the JS array of initial values before the parameter joins a
+   * model, into wasm memory after. It stays valid when the memory grows and throws a StateError
+   * after the model is disposed. Writes go straight to the model.
    */
   get data(): Float32Array {
-    if (!this.#owner) return this.#initial!;
+    // live from the start: a view taken before the layer joins a model follows its values there
     return this.#data ??= liveF32(() => this.view());
   }
 
@@ -96,7 +97,7 @@ export class Parameter {
     if (values.length !== this.size) {
       throw new ShapeError(`parameter ${this.name} ${formatShape(this.shape)} needs ${this.size} values, got ${values.length}`);
     }
-    const converted = Float32Array.from(values);
+    const converted = toFloat32(values, `parameter ${this.name}: set()`).slice();
     for (let i = 0; i < converted.length; i++) {
       if (!Number.isFinite(converted[i])) {
         throw new InputError(`parameter ${this.name}: value ${i} is ${values[i]}` +

@@ -6,7 +6,7 @@
 import { getRuntime, type Runtime } from '../runtime/load.js';
 import { ConfigError, InputError, ShapeError, StateError, describe } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { Tensor, toLabels, toFloat32, formatShape, type Labels } from '../tensor.js';
+import { Tensor, dataOf, toLabels, toFloat32, formatShape, type Labels } from '../tensor.js';
 
 export type Reduction = 'mean' | 'sum';
 
@@ -111,7 +111,7 @@ export abstract class Loss {
     const block = rt.heap.alloc((3 * n + cols) * 4, `${this} buffers`);
     try {
       const out = block, grad = out + n * 4, tgt = grad + n * 4, aux = tgt + n * 4;
-      rt.heap.f32.set(output.data, out >>> 2);
+      rt.heap.f32.set(dataOf(output, `${this}.forward`), out >>> 2);
       (targets instanceof Int32Array ? rt.heap.i32 : rt.heap.f32).set(targets, tgt >>> 2);
       const value = this.compute(rt, out, tgt, grad, rows, cols, aux);
       this.#last = new Tensor(rt.heap.f32.slice(grad >>> 2, (grad >>> 2) + n), [rows, cols]);

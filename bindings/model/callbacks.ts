@@ -10,7 +10,14 @@ export interface CallbackModel {
   loadStateDict(dict: Record<string, Tensor>): void;
 }
 
-export interface TrainInfo { epochs: number; steps: number; samples: number; model: CallbackModel }
+export interface TrainInfo {
+  epochs: number;
+  steps: number;
+  samples: number;
+  /** Whether fit has validation data (val_loss and val_accuracy will be in the epoch logs). */
+  validation: boolean;
+  model: CallbackModel;
+}
 
 export interface BatchLogs { batch: number; size: number; loss: number; accuracy: number }
 
@@ -163,6 +170,10 @@ export class EarlyStopping implements Callback {
   }
 
   onTrainBegin(info: TrainInfo): void {
+    if (String(this.monitor).startsWith('val_') && !info.validation) {
+      throw new ConfigError(`EarlyStopping: it monitors '${String(this.monitor)}', but fit has no validation data ` +
+        '(give fit a validationSplit or validationData, or monitor loss)');
+    }
     this.model = info.model;
     this.wait = 0;
     this.bestEpoch = this.stoppedEpoch = -1;

@@ -34,7 +34,7 @@ import { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator } from '../random.js';
 import {
-  Tensor, assertFinite, checkShape, formatShape, sameShape, sizeOf, toFloat32, type Shape,
+  Tensor, assertFinite, checkShape, dataOf, formatShape, sameShape, sizeOf, toFloat32, type Shape,
 } from '../tensor.js';
 import { checkFlag, checkHyper, checkInteger, checkOptions } from '../options.js';
 import { ownedF32 } from '../memory/view.js';
@@ -80,6 +80,13 @@ export interface MemoryBytesOptions {
 }
 
 const SEQUENTIAL_OPTIONS = ['inputShape', 'runtime'] as const;
+
+/**
+ * The model each layer belongs to. Layers keep per-forward state (a dropout mask flag, pooling
+ * indices), so a layer in two live models would have one model's backward read the other's; a
+ * layer of a disposed model may join a new one when it holds no wasm memory.
+ */
+const owners = new WeakMap<Layer, Sequential>();
 const COMPILE_OPTIONS = ['loss', 'optimizer', 'metrics'] as const;
 const FIT_OPTIONS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'callbacks'] as const;
 const CALLBACK_HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const;
@@ -295,7 +302,7 @@ export class Sequential {
       this.#held = 0;
       const validationBatch = validation ? Math.min(batchSize, validation.x.count) : 0;
       if (validation) this.#inference(validationBatch, 0);
-      for (const cb of callbacks) await cb.onTrainBegin?.({ epochs: o.epochs, steps, samples: train.count, model: this });
+      for (const cb of callbacks) await cb.onTrainBegin?.({ epochs: o.epochs, steps, samples: train.count, validation: validation !== null, model: this });
       this.#checkFitGoesOn(0, 0);
       this.#setMode(true);
       for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -410,8 +417,9 @@ export class Sequential {
     if (!sameShape(dOut.shape, want)) {
       throw new ShapeError(`backward: gradient of shape ${formatShape(dOut.shape)} does not match the last output ${formatShape(want)}`);
     }
-    assertFinite(dOut.data, 'backward: gradient');
-    this.#rt.heap.f32.set(dOut.data, plan.grad[this.#layers.length] >>> 2);
+    const grad = ownedF32(dataOf(dOut, 'backward'), this.#rt.kernels.memory.buffer);
+    assertFinite(grad, 'backward: gradient');
+    this.#rt.heap.f32.set(grad, plan.grad[this.#layers.length] >>> 2);
     this.#runBackward(plan, this.#held);
   }
 
@@ -546,7 +554,8 @@ export class Sequential {
       seen.add(layer);
       const owned = [...layer.params, ...layer.buffers];
       if (owned.some((p) => p.disposed)) throw new StateError(`${layer} belongs to a disposed model`);
-      if (owned.some((p) => p.bound)) throw new ConfigError(`${layer} already belongs to another model`);
+      const owner = owners.get(layer);
+      if (owned.some((p) => p.bound) || (owner && !owner.disposed)) throw new ConfigError(`${layer} already belongs to another model`);
     }
     if (added.length === 0) return;
     const layers = [...this.#layers, ...added];
@@ -577,6 +586,7 @@ export class Sequential {
     this.#slab.commit(p);
     if (b) this.#bufferSlab.commit(b);
     for (const l of added) {
+      owners.set(l, this);
       l.training = this.#isTraining;
       Object.freeze(l.params);
       Object.freeze(l.buffers);
@@ -742,7 +752,7 @@ export class Sequential {
       if (!sameShape(sampleShape, inShape)) {
         throw new ShapeError(`${what} has per-sample shape ${formatShape(sampleShape)}, the model expects ${formatShape(inShape)}`);
       }
-      data = x.data;
+      data = dataOf(x, what);
       count = x.shape[0];
     } else if (x instanceof Float32Array) {
       if (!known) throw new ShapeError(`${what}: the model's input shape is unknown; pass a Tensor with a shape`);

@@ -6,7 +6,7 @@
 
 import { Optimizer, checkHyper, checkOptions } from './optimizer.js';
 import { ConfigError, InputError } from '../errors.js';
-import { LOG_KEYS, type Callback, type EpochLogs } from '../model/callbacks.js';
+import { LOG_KEYS, type Callback, type EpochLogs, type TrainInfo } from '../model/callbacks.js';
 
 function checkOptimizer(owner: string, optimizer: unknown): asserts optimizer is Optimizer {
   if (!(optimizer instanceof Optimizer)) {
@@ -305,6 +305,13 @@ export class ReduceLROnPlateau implements Callback {
     this.monitor = monitor;
     this.best = mode === 'min' ? Infinity : -Infinity;
     this.lastLr = optimizer.lr;
+  }
+
+  /** fit() callback: an explicit val_* monitor needs validation data, checked before the first step. */
+  onTrainBegin(info: TrainInfo): void {
+    if (this.monitor !== undefined && String(this.monitor).startsWith('val_') && !info.validation) {
+      throw new ConfigError(`ReduceLROnPlateau: it monitors '${String(this.monitor)}', but fit has no validation data`);
+    }
   }
 
   /** Takes one epoch's metric; reduces optimizer.lr after more than `patience` bad epochs. */

@@ -43,6 +43,7 @@ export class SGD extends Optimizer {
 
   /** A copy of the momentum buffer (slab layout), or null without momentum. */
   state(): Record<string, Float32Array> {
+    this.assertLive();
     return this.#momentumBuffer ? { momentum_buffer: this.copyState(this.#momentumBuffer) } : {};
   }
 

@@ -101,3 +101,24 @@ export interface Kernels {
   batchnorm_f32_bwd_eval(x: number, dy: number, N: number, C: number, S: number, mean: number, invstd: number,
     gamma: number, dx: number, dgamma: number, dbeta: number): void;
 }
+
+/**
+ * Every function the ABI above declares: the manifest a module must export to be simdnet's.
+ * (The type checks below fail to compile when the list and the interface drift apart.)
+ */
+export const KERNEL_FUNCTIONS = [
+  'heap_base', 'gemm_f32_scratch_bytes', 'gemm_f32_nn', 'gemm_f32_nt', 'gemm_f32_tn', 'gemm_f32_ref',
+  'fill_f32', 'copy_f32', 'bias_f32_add', 'bias_f32_grad', 'relu_f32_fwd', 'relu_f32_bwd', 'find_nonfinite_f32',
+  'argmax_f32_rows', 'softmax_f32_fwd', 'softmax_f32_bwd', 'log_softmax_f32_fwd', 'log_softmax_f32_bwd',
+  'nll_f32_fwd_bwd', 'cross_entropy_f32_fwd_bwd', 'mse_f32_fwd_bwd', 'l1_f32_fwd_bwd', 'bce_f32_fwd_bwd',
+  'bce_with_logits_f32_fwd_bwd', 'sigmoid_f32_fwd', 'sigmoid_f32_bwd', 'tanh_f32_fwd', 'tanh_f32_bwd',
+  'leaky_relu_f32_fwd', 'leaky_relu_f32_bwd', 'gelu_f32_fwd', 'gelu_f32_bwd', 'dropout_f32_fwd', 'dropout_f32_bwd',
+  'sgd_f32_step', 'adam_f32_step', 'rmsprop_f32_step', 'im2col_f32', 'col2im_f32', 'bias_f32_add_channels',
+  'bias_f32_grad_channels', 'winograd5_f32_scratch_floats', 'winograd5_f32_fwd', 'maxpool2d_f32_fwd',
+  'maxpool2d_f32_bwd', 'avgpool2d_f32_fwd', 'avgpool2d_f32_bwd', 'batchnorm_f32_stats', 'batchnorm_f32_fwd',
+  'batchnorm_f32_bwd_train', 'batchnorm_f32_bwd_eval',
+] as const satisfies readonly Exclude<keyof Kernels, 'memory'>[];
+
+type Unlisted = Exclude<Exclude<keyof Kernels, 'memory'>, typeof KERNEL_FUNCTIONS[number]>;
+const everyKernelListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyKernelListed;

@@ -3,11 +3,11 @@
 //   Browser: fetches new URL('../../build/simdnet*.wasm', import.meta.url) (bundlers follow this).
 //   Edge:    the caller passes a precompiled WebAssembly.Module (workerd refuses to compile bytes).
 
-import { StateError, ConfigError, FormatError, describe } from '../errors.js';
+import { StateError, ConfigError, FormatError, MemoryError, describe } from '../errors.js';
 import { Heap, WASM32_MAX_BYTES } from '../memory/heap.js';
 import { checkOptions } from '../options.js';
 import { detectFeatures, type Features } from './features.js';
-import type { Kernels } from './kernels.js';
+import { KERNEL_FUNCTIONS, type Kernels } from './kernels.js';
 
 /**
  * 'simd' (default): the plain SIMD build, bit-exact on every runtime and CPU.
@@ -38,14 +38,15 @@ export class Runtime {
     this.kernels = kernels;
     this.tier = tier;
     this.features = Object.freeze({ ...features });
-    this.heap = new Heap(kernels.memory, kernels.heap_base() >>> 0, maxMemoryBytes);
-    this.gemmScratch = this.heap.alloc(kernels.gemm_f32_scratch_bytes(), 'GEMM packing scratch');
+    const base = kernels.heap_base() >>> 0, scratch = kernels.gemm_f32_scratch_bytes();
+    if (!(base <= kernels.memory.buffer.byteLength) || !(scratch > 0 && scratch < 2 ** 28)) {
+      throw new FormatError(`the module's heap base ${base} or GEMM scratch size ${scratch} is not a simdnet build's`);
+    }
+    this.heap = new Heap(kernels.memory, base, maxMemoryBytes);
+    this.gemmScratch = this.heap.alloc(scratch, 'GEMM packing scratch');
     Object.freeze(this);
   }
 }
-
-/** Exports every simdnet build has; a module without them is not simdnet's. */
-const REQUIRED_EXPORTS = ['memory', 'heap_base', 'gemm_f32_scratch_bytes', 'gemm_f32_nn', 'fill_f32', 'adam_f32_step'] as const;
 
 const INIT_OPTIONS = ['module', 'wasm', 'tier', 'maxMemoryBytes'] as const;
 
@@ -105,10 +106,15 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     throw new FormatError(`init: the wasm module cannot be instantiated (${(e as Error).message}); it is not a simdnet build`, { cause: e });
   }
   const exports = instance.exports as Record<string, unknown>;
-  const missing = REQUIRED_EXPORTS.find((name) => exports[name] === undefined);
-  if (missing) throw new FormatError(`init: the wasm module does not export '${missing}'; it is not a simdnet build`);
-  if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module\'s memory export is not a WebAssembly.Memory');
-  return new Runtime(exports as unknown as Kernels, tier, features, max);
+  const missing = KERNEL_FUNCTIONS.find((name) => typeof exports[name] !== 'function');
+  if (missing) throw new FormatError(`init: the wasm module does not export the function '${missing}'; it is not a simdnet build`);
+  if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module does not export its memory; it is not a simdnet build');
+  try {
+    return new Runtime(exports as unknown as Kernels, tier, features, max);
+  } catch (e) {
+    if (e instanceof MemoryError || e instanceof FormatError) throw e;
+    throw new FormatError(`init: the wasm module failed while starting (${(e as Error).message}); it is not a working simdnet build`, { cause: e });
+  }
 }
 
 async function wasmBytes(source: InitOptions['wasm'], tier: 'simd' | 'relaxed'): Promise<ArrayBuffer | Uint8Array> {
