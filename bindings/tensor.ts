@@ -9,22 +9,30 @@ import { ownedF32 } from './memory/view.js';
 export type Shape = readonly number[];
 
 export class Tensor {
-  readonly data: Float32Array;
-  readonly shape: Shape;
+  readonly #data: Float32Array;
+  readonly #shape: Shape;
 
   constructor(data: Float32Array | ArrayLike<number>, shape: Shape) {
     const frozen = checkShape(shape, 'Tensor');
-    this.data = toFloat32(data, 'Tensor data');
-    this.shape = frozen;
+    const values = toFloat32(data, 'Tensor data');
     const size = sizeOf(frozen);
-    if (this.data.length !== size) {
-      throw new ShapeError(`data of length ${this.data.length} does not fit shape ${formatShape(frozen)} (${size} elements)`);
+    if (values.length !== size) {
+      throw new ShapeError(`data of length ${values.length} does not fit shape ${formatShape(frozen)} (${size} elements)`);
     }
-    Object.freeze(this);
+    this.#data = values;
+    this.#shape = frozen;
   }
 
+  /** The values (the caller's Float32Array, or the copy made of another array). */
+  get data(): Float32Array { return this.#data; }
+  set data(_: never) { throw new InputError('a Tensor cannot be re-pointed at other data: make a new Tensor'); }
+
+  /** The shape: a copy, so that changing it changes nothing. */
+  get shape(): Shape { return [...this.#shape]; }
+  set shape(_: never) { throw new InputError('a Tensor cannot be reshaped in place: make a new Tensor'); }
+
   /** Number of elements, from the shape. */
-  get size(): number { return sizeOf(this.shape); }
+  get size(): number { return sizeOf(this.#shape); }
 }
 
 /**

@@ -135,7 +135,6 @@ interface Samples {
 export class Sequential {
   readonly #rt: Runtime;
   #layers: Layer[] = [];
-  #layersView: readonly Layer[] = Object.freeze([]);
   readonly #slab: ParameterSet;
   /** Non-trained layer state (BatchNorm's running statistics), in a slab of its own. */
   readonly #bufferSlab: ParameterSet;
@@ -177,8 +176,8 @@ export class Sequential {
   /** The runtime whose memory holds this model. */
   get rt(): Runtime { return this.#rt; }
 
-  /** The layers, in order (a frozen array: add() is the way to change it). */
-  get layers(): readonly Layer[] { return this.#layersView; }
+  /** The layers, in order: a copy (as Keras's model.layers), so add() is the way to change them. */
+  get layers(): Layer[] { return [...this.#layers]; }
 
   /** True after dispose(). */
   get disposed(): boolean { return this.#disposed; }
@@ -197,8 +196,8 @@ export class Sequential {
   }
 
   /** Per-sample input and output shapes, once known. */
-  get inputShape(): Shape | null { return this.#inShape; }
-  get outputShape(): Shape | null { return this.#shapes ? this.#shapes[this.#shapes.length - 1] : null; }
+  get inputShape(): Shape | null { return this.#inShape ? [...this.#inShape] : null; }
+  get outputShape(): Shape | null { return this.#shapes ? [...this.#shapes[this.#shapes.length - 1]] : null; }
 
   train(mode = true): this {
     this.#assertLive('train');
@@ -592,7 +591,6 @@ export class Sequential {
       Object.freeze(l.buffers);
     }
     this.#layers = layers;
-    this.#layersView = Object.freeze([...layers]);
     if (inShape) this.#inShape = inShape;
     this.#shapes = shapes;
     this.#releaseArenas();
