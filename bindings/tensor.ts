@@ -8,11 +8,19 @@ import { ownedF32 } from './memory/view.js';
 
 export type Shape = readonly number[];
 
+/** Passed by trustedTensor: the library's own fresh arrays need no checks. */
+const TRUSTED = Symbol('simdnet.trustedTensor');
+
 export class Tensor {
   readonly #data: Float32Array;
   readonly #shape: Shape;
 
-  constructor(data: Float32Array | ArrayLike<number>, shape: Shape) {
+  constructor(data: Float32Array | ArrayLike<number>, shape: Shape, trusted?: typeof TRUSTED) {
+    if (trusted === TRUSTED) {
+      this.#data = data as Float32Array;
+      this.#shape = Object.freeze([...shape]);
+      return;
+    }
     const frozen = checkShape(shape, 'Tensor');
     const values = toFloat32(data, 'Tensor data');
     const size = sizeOf(frozen);
@@ -33,6 +41,11 @@ export class Tensor {
 
   /** Number of elements, from the shape. */
   get size(): number { return sizeOf(this.#shape); }
+}
+
+/** A Tensor over a fresh Float32Array the library made, of exactly sizeOf(shape) values. */
+export function trustedTensor(data: Float32Array, shape: Shape): Tensor {
+  return new Tensor(data, shape, TRUSTED);
 }
 
 /**

@@ -34,7 +34,7 @@ import { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator } from '../random.js';
 import {
-  Tensor, assertFinite, checkShape, dataOf, formatShape, sameShape, sizeOf, toFloat32, type Shape,
+  Tensor, assertFinite, checkShape, dataOf, formatShape, sameShape, sizeOf, toFloat32, trustedTensor, type Shape,
 } from '../tensor.js';
 import { checkFlag, checkHyper, checkInteger, checkOptions } from '../options.js';
 import { ownedF32 } from '../memory/view.js';
@@ -370,7 +370,7 @@ export class Sequential {
   }
 
   #predictSamples(s: Samples, batchSize: number): Tensor {
-    const outShape = this.outputShape!;
+    const outShape = this.#outShape();
     const outSize = sizeOf(outShape);
     const result = new Float32Array(s.count * outSize);
     const plan = this.#inference(Math.min(batchSize, s.count), this.#held);
@@ -382,7 +382,7 @@ export class Sequential {
       const at = plan.act[L] >>> 2;
       result.set(this.#rt.heap.f32.subarray(at, at + batch * outSize), begin * outSize);
     }
-    return new Tensor(result, [s.count, ...outShape]);
+    return trustedTensor(result, [s.count, ...outShape]);
   }
 
   /** Explicit loop: runs the layers on x in the current mode (train() / eval()); returns a copy of the output. */
@@ -397,9 +397,9 @@ export class Sequential {
       this.#load(plan, s, 0, s.count);
       this.#runForward(plan, s.count, this.#isTraining, true, true);
       this.#held = s.count;
-      const outShape = this.outputShape!;
+      const outShape = this.#outShape();
       const at = plan.act[this.#layers.length] >>> 2;
-      return new Tensor(this.#rt.heap.f32.slice(at, at + s.count * sizeOf(outShape)), [s.count, ...outShape]);
+      return trustedTensor(this.#rt.heap.f32.slice(at, at + s.count * sizeOf(outShape)), [s.count, ...outShape]);
     });
   }
 
@@ -412,7 +412,7 @@ export class Sequential {
       throw new StateError('backward() called before forward(): it needs the activations of a forward() call ' +
         '(fit and adding layers discard them)');
     }
-    const want = [this.#held, ...this.outputShape!];
+    const want = [this.#held, ...this.#outShape()];
     if (!sameShape(dOut.shape, want)) {
       throw new ShapeError(`backward: gradient of shape ${formatShape(dOut.shape)} does not match the last output ${formatShape(want)}`);
     }
@@ -434,7 +434,7 @@ export class Sequential {
   stateDict(): Record<string, Tensor> {
     this.#assertLive('stateDict');
     const dict: Record<string, Tensor> = {};
-    for (const [name, p] of this.#namedState()) dict[name] = new Tensor(p.view().slice(), p.shape);
+    for (const [name, p] of this.#namedState()) dict[name] = trustedTensor(p.view().slice(), p.shape);
     return dict;
   }
 
@@ -606,7 +606,7 @@ export class Sequential {
   #trainStep(plan: Arena, batch: number, loss: Loss, optimizer: Optimizer, epoch: number, step: number): number {
     const L = this.#layers.length;
     this.#runForward(plan, batch, true, true, false);
-    const value = loss.compute(this.#rt, plan.act[L], plan.targets, plan.grad[L], batch, sizeOf(this.outputShape!), plan.aux);
+    const value = loss.compute(this.#rt, plan.act[L], plan.targets, plan.grad[L], batch, sizeOf(this.#outShape()), plan.aux);
     if (!Number.isFinite(value)) {
       throw new NumericError(`loss is ${value} at epoch ${epoch + 1}, batch ${step + 1}; the step was not applied ` +
         '(lower the learning rate or check the inputs)');
@@ -691,7 +691,7 @@ export class Sequential {
 
   /** Samples of the batch in the arena that the loss's accuracy rule counts as correct (NaN: no rule). */
   #countCorrect(plan: Arena, batch: number, loss: Loss, width: number): number {
-    const cols = sizeOf(this.outputShape!);
+    const cols = sizeOf(this.#outShape());
     const rule = loss.accuracyRule(cols);
     if (!rule) return NaN;
     const out = plan.act[this.#layers.length];
@@ -713,7 +713,7 @@ export class Sequential {
   #evaluateSamples(s: Samples, targets: TargetSet, batchSize: number, loss: Loss): EvaluateResult {
     const plan = this.#inference(batchSize, this.#held);
     const L = this.#layers.length;
-    const cols = sizeOf(this.outputShape!);
+    const cols = sizeOf(this.#outShape());
     const w = targets.width;
     let lossSum = 0, correct = 0;
     for (let begin = 0; begin < s.count; begin += plan.capacity) {
@@ -776,6 +776,11 @@ export class Sequential {
     const shapes: Shape[] = [Object.freeze([...sampleShape])];
     for (const l of this.#layers) shapes.push(Object.freeze([...l.outputShape(shapes[shapes.length - 1])]));
     return shapes;
+  }
+
+  /** The per-sample output shape (shapes are known wherever this is called). */
+  #outShape(): Shape {
+    return this.#shapes![this.#shapes!.length - 1];
   }
 
   #adoptShapes(shapes: Shape[]): void {
@@ -861,6 +866,8 @@ export class Sequential {
   #inference(batch: number, held: number): Arena {
     const capacity = Math.max(batch, 1);
     if (this.#infer && this.#infer.capacity >= capacity) return this.#infer;
+    const borrowed = this.#borrowed;
+    if (borrowed && held === 0 && borrowed.block === this.#train?.block && borrowed.capacity >= capacity) return borrowed;
     const shapes = this.#shapes!;
     const layout = this.#inferLayout(0, capacity, shapes);
     if (this.#train && held === 0 && layout.bytes <= this.#rt.heap.blockBytes(this.#train.block)) {
