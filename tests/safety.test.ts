@@ -174,6 +174,19 @@ describe('3. use after dispose: every handle refuses', () => {
     expect(sameBits(bits, weightBits(next))).toBe(true);
   });
 
+  it("a model's parameter set and parameters cannot be re-laid-out, re-bound or freed from outside the model", () => {
+    const model = mlp();
+    const bits = weightBits(model);
+    const set = model.parameters();
+    const w = (model.layers[0] as Linear).weight;
+    expectThrows(() => set.rebuild([]), StateError, /belong to a model/);
+    expectThrows(() => set.prepare(set.params), StateError);
+    expectThrows(() => set.dispose(), StateError);
+    expectThrows(() => w.bind({ heap: rt.heap, disposed: false }, 0, 0), StateError, /only a ParameterSet binds/);
+    expect(sameBits(bits, weightBits(model))).toBe(true);
+    expect(model.predict(data20.x).shape).toEqual([96, 5]);
+  });
+
   it('a view taken before the layer joins a model follows its values into the model', () => {
     const layer = new Linear(4, 3, { generator: new Generator(1) });
     const w = layer.weight.data;

@@ -31,6 +31,12 @@ export function initialValues(owner: string, what: string, count: number): Float
   }
 }
 
+/**
+ * Passed by ParameterSet to bind(): the library's own key (index.ts does not export it, and the
+ * package exports map hides this module), so user code cannot point a parameter at memory.
+ */
+export const BIND_KEY: unique symbol = Symbol('simdnet.bind');
+
 export class Parameter {
   readonly name: string;
   readonly shape: Shape;
@@ -123,8 +129,12 @@ export class Parameter {
     return this.#owner!.heap.f32.subarray(at, at + this.size);
   }
 
-  /** Moves the values into wasm memory at ptr; the gradient (0: none) lives at gradPtr. */
-  bind(owner: ParameterOwner, ptr: number, gradPtr: number): void {
+  /** Moves the values into wasm memory at ptr; the gradient (0: none) lives at gradPtr. ParameterSet's only. */
+  bind(owner: ParameterOwner, ptr: number, gradPtr: number, key?: typeof BIND_KEY): void {
+    if (key !== BIND_KEY) throw new StateError(`parameter ${this.name}: only a ParameterSet binds parameters (see ParameterSet.rebuild)`);
+    if (this.#owner && this.#owner !== owner && !this.#owner.disposed) {
+      throw new StateError(`parameter ${this.name} already lives in another set of parameters`);
+    }
     const values = this.view().slice();
     this.#owner = owner;
     this.#ptr = ptr;

@@ -8,7 +8,7 @@
 
 import type { Runtime } from '../runtime/load.js';
 import type { Heap } from '../memory/heap.js';
-import type { Parameter } from '../layers/parameter.js';
+import { BIND_KEY, type Parameter } from '../layers/parameter.js';
 import { StateError } from '../errors.js';
 
 const FLOAT_ALIGN = 16; // each parameter starts on a 64-byte boundary
@@ -39,10 +39,17 @@ export class ParameterSet {
   #params: readonly Parameter[] = Object.freeze([]);
   #disposed = false;
   #clients = new Set<SlabClient>();
+  /** Set for a model's own sets: the key its owner passes to change the layout (or dispose). */
+  readonly #key: object | undefined;
 
-  constructor(rt: Runtime, options: { gradients?: boolean } = {}) {
+  /**
+   * A standalone set (for layer-level use: new ParameterSet(rt).rebuild(layer.params)), or, with
+   * `owner`, a model's: then only calls that pass the same object may change or free it.
+   */
+  constructor(rt: Runtime, options: { gradients?: boolean; owner?: object } = {}) {
     this.rt = rt;
     this.hasGradients = options.gradients ?? true;
+    this.#key = options.owner;
   }
 
   get heap(): Heap { return this.rt.heap; }
@@ -71,8 +78,9 @@ export class ParameterSet {
    * fit). Pass the result to commit(), or to abandon() to give it back. Run several prepares in one
    * heap.transaction() to make them all-or-nothing.
    */
-  prepare(params: readonly Parameter[]): PreparedSlab {
+  prepare(params: readonly Parameter[], key?: object): PreparedSlab {
     this.assertLive();
+    this.assertOwner(key);
     let size = 0;
     const offsets = params.map((p) => {
       const at = size;
@@ -92,12 +100,13 @@ export class ParameterSet {
    * Moves the parameters into prepared slabs, keeping their values (gradients start at zero), and
    * frees the old slabs. Cannot fail. Optimizers made over the old layout are detached.
    */
-  commit(prepared: PreparedSlab): void {
+  commit(prepared: PreparedSlab, key?: object): void {
     this.assertLive();
+    this.assertOwner(key);
     const { params, offsets, size, ptr, gradPtr } = prepared;
     this.rt.kernels.fill_f32(ptr, size, 0);
     if (gradPtr) this.rt.kernels.fill_f32(gradPtr, size, 0);
-    params.forEach((p, i) => p.bind(this, ptr + offsets[i] * 4, gradPtr ? gradPtr + offsets[i] * 4 : 0));
+    params.forEach((p, i) => p.bind(this, ptr + offsets[i] * 4, gradPtr ? gradPtr + offsets[i] * 4 : 0, BIND_KEY));
     this.releaseSlabs();
     this.#ptr = ptr;
     this.#gradPtr = gradPtr;
@@ -108,14 +117,15 @@ export class ParameterSet {
   }
 
   /** Gives back what prepare() allocated, unused. */
-  abandon(prepared: PreparedSlab): void {
+  abandon(prepared: PreparedSlab, key?: object): void {
+    this.assertOwner(key);
     this.rt.heap.release(prepared.ptr);
     if (prepared.gradPtr) this.rt.heap.release(prepared.gradPtr);
   }
 
   /** prepare() then commit(): all-or-nothing. */
-  rebuild(params: readonly Parameter[]): void {
-    this.commit(this.prepare(params));
+  rebuild(params: readonly Parameter[], key?: object): void {
+    this.commit(this.prepare(params, key), key);
   }
 
   /** Registers an optimizer whose state follows this slab's layout. */
@@ -149,8 +159,9 @@ export class ParameterSet {
   }
 
   /** Frees both slabs and the state of every optimizer made over them. */
-  dispose(): void {
+  dispose(key?: object): void {
     if (this.#disposed) return;
+    this.assertOwner(key);
     this.detachClients('its model was disposed');
     this.releaseSlabs();
     this.#size = 0;
@@ -167,6 +178,12 @@ export class ParameterSet {
     if (this.#ptr) this.rt.heap.release(this.#ptr);
     if (this.#gradPtr) this.rt.heap.release(this.#gradPtr);
     this.#ptr = this.#gradPtr = 0;
+  }
+
+  private assertOwner(key: object | undefined): void {
+    if (this.#key !== undefined && key !== this.#key) {
+      throw new StateError('these parameters belong to a model: change them through the model (add, loadStateDict, dispose)');
+    }
   }
 
   private assertLive(): void {

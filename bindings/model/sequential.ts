@@ -151,6 +151,8 @@ export class Sequential {
   /** What is running on the model right now ('fit'), refusing calls that would disturb it. */
   #busy: string | null = null;
   #disposed = false;
+  /** Proves to the model's ParameterSets that a layout change or dispose comes from the model. */
+  readonly #key = {};
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkOptions('Sequential', options, SEQUENTIAL_OPTIONS);
@@ -167,8 +169,8 @@ export class Sequential {
       }
       this.#inShape = shape;
     }
-    this.#slab = new ParameterSet(this.#rt);
-    this.#bufferSlab = new ParameterSet(this.#rt, { gradients: false });
+    this.#slab = new ParameterSet(this.#rt, { owner: this.#key });
+    this.#bufferSlab = new ParameterSet(this.#rt, { gradients: false, owner: this.#key });
     if (this.#inShape) this.#shapes = [this.#inShape];
     this.#append(layers);
   }
@@ -536,8 +538,8 @@ export class Sequential {
   dispose(): void {
     if (this.#disposed) return;
     this.#releaseArenas();
-    this.#slab.dispose();
-    this.#bufferSlab.dispose();
+    this.#slab.dispose(this.#key);
+    this.#bufferSlab.dispose(this.#key);
     this.#compiled = null;
     this.#disposed = true;
   }
@@ -578,12 +580,12 @@ export class Sequential {
     const buffers = layers.flatMap((l) => l.buffers);
     const heap = this.#rt.heap;
     const [p, b] = heap.transaction(() => [
-      this.#slab.prepare(params),
-      added.some((l) => l.buffers.length) ? this.#bufferSlab.prepare(buffers) : null,
+      this.#slab.prepare(params, this.#key),
+      added.some((l) => l.buffers.length) ? this.#bufferSlab.prepare(buffers, this.#key) : null,
     ]);
     // the point of no return: nothing below fails
-    this.#slab.commit(p);
-    if (b) this.#bufferSlab.commit(b);
+    this.#slab.commit(p, this.#key);
+    if (b) this.#bufferSlab.commit(b, this.#key);
     for (const l of added) {
       owners.set(l, this);
       l.training = this.#isTraining;
