@@ -655,6 +655,8 @@ async function doFit(r: Real, e: Entry, spec: FitSpec): Promise<void> {
     excuse: (err) => {
       // a fit that stopped after good steps keeps them; a refused step leaves its gradient
       if (batches > 0) return { state: true, grads: true, opt: true, meta: true };
+      // the one NumericError that comes after its step: an update that overflowed float32
+      if (err instanceof NumericError && /update overflowed/.test(err.message)) return { state: true, grads: true, opt: true, meta: true };
       if (err instanceof NumericError && /\.step\(\)/.test(err.message)) return { grads: true };
       return NOTHING;
     },
@@ -708,7 +710,8 @@ async function doEvaluate(r: Real, e: Entry, spec: InferSpec): Promise<void> {
   const data = makeData(e, spec.data, true);
   const [options, badOption] = inferOptions(spec, data.n);
   const expect = e.disposed ? DISPOSED
-    : expectFrom([...data.problems, ...(badOption ? [ConfigError] : []), ...(isCompiled(e) ? [] : [StateError])]);
+    : expectFrom([...data.problems, ...(badOption ? [ConfigError] : []), ...(isCompiled(e) ? [] : [StateError])],
+      e.huge || e.poisoned === null ? [NumericError] : []);   // outputs or loss that overflow float32 are a NumericError
   const label = `#${e.id}.evaluate(${describeData(spec.data)}, ${JSON.stringify(options)})`;
   const { value, error } = await act(r, { kind: 'evaluate', label, target: e, expect, effect: META, heapStrict: false },
     () => e.model.evaluate(data.x as Tensor, data.y as Int32Array, options as never));
@@ -834,6 +837,8 @@ async function step(r: Real, e: Entry): Promise<void> {
   const { error } = await act(r, {
     kind: 'step', label: `#${e.id}.optimizer.step() [${o.constructor.name}]`, target: e,
     expect: e.disposed ? DISPOSED : expectFrom(p, maybe), effect: { state: PARAM_KEYS, opt: true },
+    // the one NumericError that comes after its step: an update that overflowed float32
+    excuse: (err) => (err instanceof NumericError && /update overflowed/.test(err.message) ? { state: PARAM_KEYS, opt: true } : NOTHING),
   }, () => o.step());
   if (error === null && o.stepCount !== steps + 1) fail(`#${e.id}.optimizer.step(): stepCount ${steps} -> ${o.stepCount}`);
 }

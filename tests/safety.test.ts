@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   init, createRuntime, Sequential, Linear, ReLU, Conv2d, MaxPool2d, BatchNorm1d, BatchNorm2d, Dropout, Flatten,
-  LogSoftmax, NLLLoss, CrossEntropyLoss, MSELoss, SGD, Adam, AdamW, RMSprop, Tensor, Generator, manualSeed, parseIdx,
+  LogSoftmax, NLLLoss, CrossEntropyLoss, MSELoss, BCELoss, SGD, Adam, AdamW, RMSprop, Tensor, Generator, manualSeed, parseIdx,
+  TensorDataset, Subset, accuracy, ExponentialLR, StepLR,
   SimdnetError, ShapeError, InputError, ConfigError, NumericError, MemoryError, FormatError, StateError,
   type Runtime, type Optimizer, type Layer,
 } from '../bindings/index.js';
@@ -327,6 +328,104 @@ describe('4c. untrusted input arrays', () => {
     structuredClone(data.buffer, { transfer: [data.buffer] });
     expectThrows(() => model.predict(t), StateError, /detached or resized/);
     expectThrows(() => new MSELoss().forward(new Tensor(new Float32Array(4), [2, 2]), t.data), ShapeError);
+  });
+});
+
+describe('4d. arrays and tensors that lie', () => {
+  /** A Float32Array whose species makes subarray / slice return 608 sevens. */
+  class Species extends Float32Array {
+    static override get [Symbol.species](): Float32ArrayConstructor {
+      return function () { return new Float32Array(608).fill(7); } as unknown as Float32ArrayConstructor;
+    }
+  }
+  /** A Float32Array that claims fewer values than it holds. */
+  class Short extends Float32Array { override get length(): number { return 6; } }
+
+  it('a Float32Array subclass with a lying species or length never makes a copy past its values', () => {
+    const victim = mlp(12);
+    const bits = weightBits(victim);
+    const model = compiled(mlp(13));
+    const x = new Species(40);
+    expect(model.predict(x).shape).toEqual([2, 5]);
+    model.evaluate(new Species(40), [0, 1]);
+    model.forward(new Tensor(new Species(40), [2, 20]));
+    model.backward(new Tensor(new Species(10), [2, 5]));
+    expectThrows(() => new Tensor(new Short(2000), [2, 3]), ShapeError, /2000 does not fit/);
+    expectThrows(() => (model.layers[0] as Linear).bias!.set(new Short(300)), ShapeError, /got 300/);
+    const own = Object.defineProperty(new Float32Array(6), 'length', { get: () => 2000 });
+    const t = new Tensor(own, [2, 3]);
+    Object.defineProperty(own, 'constructor', { value: Species });
+    new MSELoss().forward(t, new Float32Array(6));
+    expect(sameBits(bits, weightBits(victim))).toBe(true);
+  });
+
+  it('a Tensor subclass that lies about its shape is read through its real shape; look-alikes are an InputError', () => {
+    class Lying extends Tensor { override get shape(): number[] { return [1000, 2]; } }
+    const victim = mlp(14);
+    const bits = weightBits(victim);
+    const loss = new CrossEntropyLoss();
+    expect(loss.forward(new Lying(new Float32Array(2), [1, 2]), [0])).toBeCloseTo(Math.log(2), 6);
+    expect(loss.backward().shape).toEqual([1, 2]);
+    expect(sameBits(bits, weightBits(victim))).toBe(true);
+    for (const fake of [Object.create(Tensor.prototype), new Proxy(new Tensor([1, 2], [1, 2]), {}), { data: new Float32Array(2), shape: [1, 2] }]) {
+      expectThrows(() => loss.forward(fake, [0]), InputError, /must be a Tensor/);
+      expectThrows(() => mlp().predict(fake), InputError);
+    }
+  });
+
+  it('labels and indices are integers in range, never wrapped: 2^32 + 1 is not label 1', () => {
+    expectThrows(() => new TensorDataset(new Tensor(new Float32Array(4), [2, 2]), [0, 2 ** 32 + 1]), InputError, /labels must be integers in \[0, 2\^31\)/);
+    expectThrows(() => accuracy([2 ** 32], [0]), InputError);
+    const ds = new TensorDataset(new Tensor(new Float32Array(6), [3, 2]), [0, 1, 2]);
+    for (const bad of [1.5, NaN, '1', true, -0.5]) expectThrows(() => new Subset(ds, [bad as number]), InputError, /indices must be integers/);
+    expectThrows(() => new Subset(ds, [2 ** 32 + 1]), ShapeError, /out of range/);
+    expectThrows(() => ds.gather([0.7]), InputError);
+  });
+});
+
+describe('4e. numbers that overflow float32', () => {
+  it('a batch whose BatchNorm statistics overflow is refused before the step: weights and running statistics as they were', async () => {
+    const g = new Generator(5);
+    const model = new Sequential([new Linear(4, 3, { generator: g }), new BatchNorm1d(3), new Linear(3, 2, { generator: g })]);
+    model.compile({ loss: new CrossEntropyLoss(), optimizer: new SGD(model, { lr: 0.1 }) });
+    const x = g.uniform(new Float32Array(8 * 4), -1, 1);
+    x[5] = 3e38; x[9] = -3e38;
+    const before = weightBits(model);
+    await expectRejects(() => model.fit(x, new Int32Array(8), { batchSize: 8 }), NumericError, /overflow float32.*not updated/);
+    expect(sameBits(before, weightBits(model))).toBe(true);
+    model.loadStateDict(model.stateDict());   // its own state dict always loads
+  });
+
+  it('an update that overflows float32 is a NumericError at once (the one error that comes after its step)', () => {
+    const model = mlp();
+    const opt = new SGD(model, { lr: 3e38 });
+    model.forward(new Tensor(data20.x.subarray(0, 40), [2, 20]));
+    model.zeroGrad();
+    model.backward(new Tensor(new Float32Array(10).fill(1), [2, 5]));
+    expectThrows(() => opt.step(), NumericError, /update overflowed float32/);
+  });
+
+  it('Loss.forward refuses NaN or Infinity outputs (InputError) and a loss that overflows (NumericError); evaluate says which', () => {
+    expectThrows(() => new MSELoss().forward(new Tensor([NaN, 0.5, 0.5], [1, 3]), [0, 0, 0]), InputError, /output 0 is NaN/);
+    expectThrows(() => new CrossEntropyLoss().forward(new Tensor([Infinity, 0], [1, 2]), [0]), InputError);
+    expectThrows(() => new MSELoss().forward(new Tensor([3e38], [1, 1]), [-3e38]), NumericError, /overflows float32/);
+    const probs = new Sequential([new Linear(2, 1, { generator: new Generator(1) })]);
+    probs.compile({ loss: new BCELoss(), optimizer: 'sgd' });
+    probs.loadStateDict({ '0.weight': { data: [5, 5], shape: [1, 2] }, '0.bias': { data: [1], shape: [1] } });
+    expectThrows(() => probs.evaluate(new Float32Array([1, 1]), new Float32Array([1])), InputError, /BCELoss takes probabilities/);
+    probs.loadStateDict({ '0.weight': { data: [3e38, 3e38], shape: [1, 2] }, '0.bias': { data: [0], shape: [1] } });
+    expectThrows(() => probs.evaluate(new Float32Array([1, 1]), new Float32Array([1])), NumericError, /output for sample 0 is Infinity/);
+  });
+
+  it('a scheduler step the optimizer refuses leaves the scheduler where it was', () => {
+    const opt = new SGD(mlp(), { lr: 1e30 });
+    const s = new ExponentialLR(opt, { gamma: 1e10 });
+    expectThrows(() => s.step(), ConfigError, /lr must be/);
+    expect(s.lastEpoch).toBe(0);
+    expect(opt.lr).toBe(1e30);
+    opt.dispose();
+    expectThrows(() => { opt.lr = 0.1; }, StateError);
+    expectThrows(() => new StepLR(opt, { stepSize: 1 }).step(), StateError);
   });
 });
 

@@ -4,7 +4,8 @@
 import { ConfigError, InputError, ShapeError, describe } from '../errors.js';
 import { Generator, defaultGenerator, checkGenerator } from '../random.js';
 import { checkFlag, checkInteger, checkOptions } from '../options.js';
-import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
+import { Tensor, formatShape, readTensor, sizeOf, toFloat32, trustedTensor, type Shape } from '../tensor.js';
+import { typedArrayParts } from '../memory/view.js';
 
 /** Targets stored per sample: class labels (width 1) or dense rows of `width` values. */
 export type TargetArray = Int32Array | Float32Array;
@@ -38,30 +39,35 @@ export class TensorDataset implements Dataset {
    * N rows of dense targets.
    */
   constructor(readonly x: Tensor, y: ArrayLike<number> | Tensor, options: { dense?: boolean } = {}) {
-    if (!(x instanceof Tensor)) throw new InputError(`TensorDataset: x must be a Tensor (N, ...sampleShape), got ${describe(x)}`);
+    const xs = readTensor(x, 'TensorDataset: x');
     checkOptions('TensorDataset', options, ['dense']);
     options ??= {};
     if (options.dense !== undefined) checkFlag('TensorDataset', 'dense', options.dense);
-    if (!(y instanceof Tensor) && !Array.isArray(y) && !(ArrayBuffer.isView(y) && !(y instanceof DataView))) {
+    const yTensor = Tensor.isTensor(y);
+    if (!yTensor && !Array.isArray(y) && typedArrayParts(y) === null) {
       throw new InputError(`TensorDataset: y must be an array of labels or targets, got ${describe(y)}`);
     }
-    if (x.shape.length < 2) throw new ShapeError(`TensorDataset: x needs a batch dimension, got shape ${formatShape(x.shape)}`);
-    this.length = x.shape[0];
-    this.sampleShape = x.shape.slice(1);
-    const values = y instanceof Tensor ? y.data : y;
-    const dense = options.dense ?? (y instanceof Tensor || y instanceof Float32Array);
+    if (xs.shape.length < 2) throw new ShapeError(`TensorDataset: x needs a batch dimension, got shape ${formatShape(xs.shape)}`);
+    this.length = xs.shape[0];
+    this.sampleShape = xs.shape.slice(1);
+    const values: ArrayLike<unknown> = yTensor ? readTensor(y, 'TensorDataset: y').data
+      : Array.isArray(y) ? y : toFloat64(y, 'TensorDataset: y');
+    const dense = options.dense ?? (yTensor || y instanceof Float32Array);
     if (dense) {
       if (values.length % Math.max(this.length, 1) !== 0 || (this.length === 0 && values.length !== 0)) {
         throw new ShapeError(`TensorDataset: ${values.length} target values do not divide into ${this.length} samples`);
       }
       this.targetWidth = this.length ? values.length / this.length : 1;
-      this.y = Float32Array.from(values as ArrayLike<number>);
+      this.y = toFloat32(values, 'TensorDataset: y').slice();
     } else {
       if (values.length !== this.length) throw new ShapeError(`TensorDataset: ${values.length} labels for ${this.length} samples`);
       const labels = new Int32Array(values.length);
       for (let i = 0; i < values.length; i++) {
-        if (typeof values[i] !== 'number' || !Number.isInteger(values[i])) throw new InputError(`TensorDataset: label ${i} is ${values[i]}: labels must be integers`);
-        labels[i] = values[i];
+        const v = values[i];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+          throw new InputError(`TensorDataset: label ${i} is ${describe(v)}: labels must be integers in [0, 2^31)`);
+        }
+        labels[i] = v;
       }
       this.targetWidth = 1;
       this.y = labels;
@@ -72,16 +78,43 @@ export class TensorDataset implements Dataset {
 
   gather(indices: ArrayLike<number>): Batch {
     const d = sizeOf(this.sampleShape), w = this.targetWidth;
-    const x = new Float32Array(indices.length * d);
-    const y = this.y instanceof Int32Array ? new Int32Array(indices.length * w) : new Float32Array(indices.length * w);
-    const idx = Int32Array.from(indices);
+    const idx = toIndices(indices, this.length, 'TensorDataset.gather');
+    const source = readTensor(this.x, 'TensorDataset: x').data;
+    const x = new Float32Array(idx.length * d);
+    const y = this.y instanceof Int32Array ? new Int32Array(idx.length * w) : new Float32Array(idx.length * w);
     for (let r = 0; r < idx.length; r++) {
       const i = idx[r];
-      if (!(i >= 0 && i < this.length)) throw new ShapeError(`TensorDataset: index ${i} out of range [0, ${this.length})`);
-      x.set(this.x.data.subarray(i * d, i * d + d), r * d);
+      x.set(source.subarray(i * d, i * d + d), r * d);
       y.set(this.y.subarray(i * w, i * w + w), r * w);
     }
-    return { x: new Tensor(x, [idx.length, ...this.sampleShape]), y, indices: idx };
+    return { x: trustedTensor(x, [idx.length, ...this.sampleShape]), y, indices: idx };
+  }
+}
+
+/**
+ * Sample indices as an Int32Array, each checked to be an integer in [0, length): InputError for
+ * what is not an integer (1.5, '1', true), ShapeError for what is out of range.
+ */
+function toIndices(indices: unknown, length: number, owner: string): Int32Array {
+  const values: ArrayLike<unknown> | null = Array.isArray(indices) ? indices
+    : typedArrayParts(indices) !== null ? toFloat64(indices, `${owner}: indices`) : null;
+  if (!values) throw new ConfigError(`${owner}: indices must be an array of integers, got ${describe(indices)}`);
+  const out = new Int32Array(values.length);
+  for (let k = 0; k < values.length; k++) {
+    const i = values[k];
+    if (typeof i !== 'number' || !Number.isInteger(i)) throw new InputError(`${owner}: index ${k} is ${describe(i)}: indices must be integers`);
+    if (!(i >= 0 && i < length)) throw new ShapeError(`${owner}: index ${i} out of range [0, ${length})`);
+    out[k] = i;
+  }
+  return out;
+}
+
+/** Any typed array's values as doubles, read through its internal slots (its length cannot lie). */
+function toFloat64(x: unknown, what: string): Float64Array {
+  try {
+    return new Float64Array(x as ArrayLike<number>);
+  } catch (e) {
+    throw new InputError(`${what}: cannot read ${describe(x)} as numbers (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -98,20 +131,13 @@ export class Subset implements Dataset {
   readonly indices: Int32Array;
   constructor(readonly dataset: Dataset, indices: ArrayLike<number>) {
     checkDataset('Subset', dataset);
-    if (indices === null || typeof indices !== 'object' || typeof indices.length !== 'number') {
-      throw new ConfigError(`Subset: indices must be an array of integers, got ${describe(indices)}`);
-    }
-    this.indices = Int32Array.from(indices);
-    for (const i of this.indices) {
-      if (!(i >= 0 && i < dataset.length)) throw new ShapeError(`Subset: index ${i} out of range [0, ${dataset.length})`);
-    }
+    this.indices = toIndices(indices, dataset.length, 'Subset');
   }
   get length(): number { return this.indices.length; }
   get sampleShape(): Shape { return this.dataset.sampleShape; }
   get targetWidth(): number { return this.dataset.targetWidth; }
   gather(indices: ArrayLike<number>): Batch {
-    const mapped = Int32Array.from(indices, (i) => {
-      if (!(i >= 0 && i < this.indices.length)) throw new ShapeError(`Subset: index ${i} out of range [0, ${this.indices.length})`);
+    const mapped = Int32Array.from(toIndices(indices, this.indices.length, 'Subset.gather'), (i) => {
       return this.indices[i];
     });
     return { ...this.dataset.gather(mapped), indices: Int32Array.from(indices) };

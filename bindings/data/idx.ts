@@ -3,6 +3,7 @@
 // occur in MNIST and only those are read here.
 
 import { FormatError, describe } from '../errors.js';
+import { privateU8 } from '../memory/view.js';
 
 export interface IdxArray {
   dims: number[];
@@ -13,10 +14,7 @@ export interface IdxArray {
 export function parseIdx(input: Uint8Array | ArrayBuffer | ArrayBufferView, name = 'IDX data'): IdxArray {
   let bytes: Uint8Array | null = null;
   try {
-    bytes = input instanceof Uint8Array ? input
-      : input instanceof ArrayBuffer ? new Uint8Array(input)
-      : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-      : null;
+    bytes = privateU8(input);
   } catch (e) {
     throw new FormatError(`${name}: cannot read the bytes (${(e as Error).message})`, { cause: e });
   }

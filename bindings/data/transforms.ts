@@ -1,8 +1,9 @@
 // Image transforms in the manner of torchvision.transforms: each maps a Tensor to a new Tensor,
 // and Compose chains them. Images enter as bytes through toTensor.
 
-import { ConfigError, InputError, ShapeError, describe } from '../errors.js';
-import { Tensor, checkShape, formatShape, sizeOf, type Shape } from '../tensor.js';
+import { ConfigError, InputError, ShapeError, StateError, describe } from '../errors.js';
+import { privateU8 } from '../memory/view.js';
+import { Tensor, checkShape, formatShape, readTensor, sizeOf, trustedTensor, type Shape } from '../tensor.js';
 
 export interface Transform {
   apply(t: Tensor): Tensor;
@@ -14,10 +15,19 @@ export interface Transform {
  * scale 1 keeps [0, 255]). shape: the images' shape, e.g. [N, 28, 28].
  */
 export function toTensor(images: Uint8Array, shape: Shape, scale = 1 / 255): Tensor {
-  if (!(images instanceof Uint8Array)) throw new InputError(`toTensor: images must be a Uint8Array of pixels, got ${describe(images)}`);
+  let pixels: Uint8Array | null = null;
+  try {
+    pixels = images instanceof Uint8Array ? privateU8(images) : null;
+  } catch (e) {
+    throw new StateError(`toTensor: cannot read the pixels (${(e as Error).message}): the buffer was detached`, { cause: e });
+  }
+  if (!pixels) throw new InputError(`toTensor: images must be a Uint8Array of pixels, got ${describe(images)}`);
+  images = pixels;
   shape = checkShape(shape, 'toTensor');
   if (sizeOf(shape) !== images.length) throw new ShapeError(`toTensor: ${images.length} bytes do not fit shape ${formatShape(shape)}`);
-  if (!Number.isFinite(scale)) throw new ConfigError(`toTensor: scale must be finite, got ${scale}`);
+  if (!Number.isFinite(scale) || !Number.isFinite(Math.fround(255 * scale))) {
+    throw new ConfigError(`toTensor: scale must be finite, and 255 * scale too in float32, got ${scale}`);
+  }
   const table = new Float32Array(256); // one lookup per pixel instead of a conversion and a multiply
   for (let v = 0; v < 256; v++) table[v] = v * scale;
   const out = new Float32Array(images.length);
@@ -49,19 +59,19 @@ export class Normalize implements Transform {
     if (this.mean.some((m) => !Number.isFinite(m))) throw new ConfigError(`Normalize: mean must be finite, got [${this.mean}]`);
   }
   apply(t: Tensor): Tensor {
-    checkTensor(t);
     const channels = this.mean.length;
     if (channels === 1) return map(t, (v) => (v - this.mean[0]) / this.std[0]);
-    if (t.shape.length < 2 || t.shape[1] !== channels) {
-      throw new ShapeError(`Normalize with ${channels} channels needs data of shape [N, ${channels}, ...], got ${formatShape(t.shape)}`);
+    const { data, shape, size } = readTensor(t, 'Normalize');
+    if (shape.length < 2 || shape[1] !== channels) {
+      throw new ShapeError(`Normalize with ${channels} channels needs data of shape [N, ${channels}, ...], got ${formatShape(shape)}`);
     }
-    const plane = sizeOf(t.shape.slice(2));
-    const out = new Float32Array(t.size);
-    for (let i = 0; i < t.size; i++) {
+    const plane = sizeOf(shape.slice(2));
+    const out = new Float32Array(size);
+    for (let i = 0; i < size; i++) {
       const c = Math.floor(i / plane) % channels;
-      out[i] = (t.data[i] - this.mean[c]) / this.std[c];
+      out[i] = (data[i] - this.mean[c]) / this.std[c];
     }
-    return new Tensor(out, t.shape);
+    return trustedTensor(out, shape);
   }
   toString(): string { return `Normalize(mean=[${this.mean}], std=[${this.std}])`; }
 }
@@ -78,31 +88,29 @@ export class Binarize implements Transform {
 /** (N, d1, d2, ...) -> (N, d1*d2*...): no copy of the values. */
 export class Flatten implements Transform {
   apply(t: Tensor): Tensor {
-    checkTensor(t);
-    if (t.shape.length < 1) throw new ShapeError('Flatten: a scalar has no batch dimension');
-    return new Tensor(t.data, [t.shape[0], sizeOf(t.shape.slice(1))]);
+    const { data, shape } = readTensor(t, 'Flatten');
+    if (shape.length < 1) throw new ShapeError('Flatten: a scalar has no batch dimension');
+    return new Tensor(data, [shape[0], sizeOf(shape.slice(1))]);
   }
   toString(): string { return 'Flatten()'; }
 }
 
 /** Applies transforms in order. */
 export class Compose implements Transform {
-  constructor(readonly transforms: Transform[]) {
+  readonly transforms: readonly Transform[];
+  constructor(transforms: Transform[]) {
     if (!Array.isArray(transforms) || !transforms.every((tr) => tr !== null && typeof tr === 'object' && typeof tr.apply === 'function')) {
       throw new ConfigError(`Compose: expects an array of transforms (objects with apply), got ${describe(transforms)}`);
     }
+    this.transforms = Object.freeze([...transforms]);   // a copy: changing the caller's list changes nothing
   }
   apply(t: Tensor): Tensor { return this.transforms.reduce((acc, tr) => tr.apply(acc), t); }
   toString(): string { return `Compose([${this.transforms.join(', ')}])`; }
 }
 
-function checkTensor(t: unknown): void {
-  if (!(t instanceof Tensor)) throw new InputError(`a transform takes a Tensor, got ${describe(t)}`);
-}
-
 function map(t: Tensor, f: (v: number) => number): Tensor {
-  checkTensor(t);
-  const out = new Float32Array(t.size);
-  for (let i = 0; i < out.length; i++) out[i] = f(t.data[i]);
-  return new Tensor(out, t.shape);
+  const { data, shape, size } = readTensor(t, 'a transform');
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = f(data[i]);
+  return trustedTensor(out, shape);
 }

@@ -1,6 +1,6 @@
 import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
 import { Parameter } from './parameter.js';
-import { ConfigError, InputError, ShapeError } from '../errors.js';
+import { ConfigError, InputError, NumericError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { formatShape, type Shape } from '../tensor.js';
 import type { Runtime } from '../runtime/load.js';
@@ -157,19 +157,44 @@ abstract class BatchNorm extends Layer {
    * forward; fit defers it until the step is known to succeed).
    */
   override commit(rt: Runtime): void {
-    const count = this.pendingCount;
-    if (!count) return;
+    const next = this.nextRunningStats(rt);
+    if (!next) return;
     this.pendingCount = 0;
     const f32 = rt.heap.f32;
+    f32.set(next.mean, this.runningMeanBuf!.ptr >>> 2);
+    f32.set(next.variance, this.runningVarBuf!.ptr >>> 2);
+    f32[this.batchesTracked!.ptr >>> 2] = next.tracked;
+  }
+
+  /** A NumericError, before anything changes, when the pending update would store NaN or Infinity. */
+  override checkStep(rt: Runtime): void {
+    this.nextRunningStats(rt);
+  }
+
+  /**
+   * The running statistics the pending batch leads to (null when none is pending), rounded to
+   * float32 as they will be stored; a NumericError when any is not finite (a batch whose variance
+   * overflows float32), so that the update is refused whole.
+   */
+  private nextRunningStats(rt: Runtime): { mean: Float32Array; variance: Float32Array; tracked: number } | null {
+    const count = this.pendingCount;
+    if (!count) return null;
+    const f32 = rt.heap.f32, C = this.numFeatures;
     const m = this.savedMean.ptr >>> 2, v = this.savedVar.ptr >>> 2;
     const rm = this.runningMeanBuf!.ptr >>> 2, rv = this.runningVarBuf!.ptr >>> 2;
-    const tracked = ++f32[this.batchesTracked!.ptr >>> 2];
+    const tracked = f32[this.batchesTracked!.ptr >>> 2] + 1;
     const factor = this.momentum === null ? 1 / tracked : this.momentum;
     const unbias = count / (count - 1);
-    for (let c = 0; c < this.numFeatures; c++) {
-      f32[rm + c] = (1 - factor) * f32[rm + c] + factor * f32[m + c];
-      f32[rv + c] = (1 - factor) * f32[rv + c] + factor * f32[v + c] * unbias;
+    const mean = new Float32Array(C), variance = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      mean[c] = (1 - factor) * f32[rm + c] + factor * f32[m + c];
+      variance[c] = (1 - factor) * f32[rv + c] + factor * f32[v + c] * unbias;
+      if (!Number.isFinite(mean[c]) || !Number.isFinite(variance[c])) {
+        throw new NumericError(`${this}: the batch statistics of channel ${c} overflow float32 (mean ${f32[m + c]}, ` +
+          `variance ${f32[v + c]}); the running statistics were not updated`);
+      }
     }
+    return { mean, variance, tracked };
   }
 
   override backward({ rt, batch, x, dy, dx, inShape }: BackwardArgs): void {

@@ -78,6 +78,12 @@ export abstract class Layer {
    */
   checkTrainingBatch(batch: number, inShape: Shape): void { void batch; void inShape; }
 
+  /**
+   * Throws a NumericError when the side effects a forward with commit: false deferred would store
+   * NaN or Infinity; fit calls it before backward, so a refused step changes nothing.
+   */
+  checkStep(rt: Runtime): void { void rt; }
+
   /** Applies the side effects a forward with commit: false deferred (see ForwardArgs.commit). */
   commit(rt: Runtime): void { void rt; }
 

@@ -5,7 +5,7 @@
 
 import { sizeOf, formatShape, toFloat32, type Shape } from '../tensor.js';
 import { InputError, MemoryError, ShapeError, StateError, describe } from '../errors.js';
-import { liveF32 } from '../memory/view.js';
+import { liveF32, privateF32 } from '../memory/view.js';
 import type { Heap } from '../memory/heap.js';
 import { WASM32_MAX_BYTES } from '../memory/heap.js';
 
@@ -100,14 +100,15 @@ export class Parameter {
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
       throw new InputError(`parameter ${this.name}: set() takes an array of ${this.size} numbers, got ${describe(values)}`);
     }
-    if (values.length !== this.size) {
-      throw new ShapeError(`parameter ${this.name} ${formatShape(this.shape)} needs ${this.size} values, got ${values.length}`);
+    // read through a private view: the caller's array may lie about its length or species
+    const converted = privateF32(toFloat32(values, `parameter ${this.name}: set()`))!.slice();
+    if (converted.length !== this.size) {
+      throw new ShapeError(`parameter ${this.name} ${formatShape(this.shape)} needs ${this.size} values, got ${converted.length}`);
     }
-    const converted = toFloat32(values, `parameter ${this.name}: set()`).slice();
     for (let i = 0; i < converted.length; i++) {
       if (!Number.isFinite(converted[i])) {
         throw new InputError(`parameter ${this.name}: value ${i} is ${values[i]}` +
-          `${Number.isFinite(values[i]) ? ' (overflows float32)' : ''}: parameters must be finite`);
+          `${Number.isFinite(values[i]) ? ' (which overflows float32)' : ''}: parameters must be finite`);
       }
     }
     this.view().set(converted);

@@ -33,18 +33,14 @@ export class BCELoss extends DenseLoss {
 
   protected override checkTargetValues(values: Float32Array): void { checkUnitInterval(this, values); }
 
-  /** As Loss.forward; like PyTorch, refuses outputs outside [0, 1] (InputError naming the first). */
-  override forward(output: Tensor, target: Targets): number {
-    if (output instanceof Tensor && output.shape.length === 2) {
-      const d = output.data;
-      for (let i = 0; i < d.length; i++) {
-        const v = d[i];
-        if (!(v >= 0 && v <= 1)) {
-          throw new InputError(`${this}: output ${i} is ${v}: BCELoss takes probabilities in [0, 1] (use BCEWithLogitsLoss on logits)`);
-        }
+  /** Like PyTorch, refuses outputs outside [0, 1] (InputError naming the first): BCELoss takes probabilities. */
+  override checkOutputs(values: Float32Array, what = `${this}`): void {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!(v >= 0 && v <= 1)) {
+        throw new InputError(`${what}: output ${i} is ${v}: BCELoss takes probabilities in [0, 1] (use BCEWithLogitsLoss on logits)`);
       }
     }
-    return super.forward(output, target);
   }
 
   override compute(rt: Runtime, out: number, target: number, dOut: number, rows: number, cols: number): number {

@@ -4,9 +4,10 @@
 // which keep a small buffer of their own.
 
 import { getRuntime, type Runtime } from '../runtime/load.js';
-import { ConfigError, InputError, ShapeError, StateError, describe } from '../errors.js';
+import { ConfigError, InputError, NumericError, ShapeError, StateError, describe } from '../errors.js';
+import { privateF32 } from '../memory/view.js';
 import { checkOptions } from '../options.js';
-import { Tensor, dataOf, toLabels, toFloat32, formatShape, type Labels } from '../tensor.js';
+import { Tensor, readTensor, trustedTensor, toLabels, toFloat32, formatShape, type Labels } from '../tensor.js';
 
 export type Reduction = 'mean' | 'sum';
 
@@ -63,16 +64,17 @@ export abstract class Loss {
    * rows * cols finite values for dense ones (subclasses may narrow the range, e.g. BCE to [0, 1]).
    */
   toTargets(target: Targets, rows: number, cols: number): Int32Array | Float32Array {
+    const tensor = Tensor.isTensor(target) ? readTensor(target, `${this} targets`) : null;
     if (this.targetKind === 'class') {
-      if (target instanceof Tensor) {
-        if (target.shape.length !== 1) throw new ShapeError(`${this} expects class labels of shape [${rows}], got ${formatShape(target.shape)}`);
-        return toLabels(target.data, rows, cols);
+      if (tensor) {
+        if (tensor.shape.length !== 1) throw new ShapeError(`${this} expects class labels of shape [${rows}], got ${formatShape(tensor.shape)}`);
+        return toLabels(tensor.data, rows, cols);
       }
-      return toLabels(target, rows, cols);
+      return toLabels(target as Labels, rows, cols);
     }
-    const data = target instanceof Tensor ? target.data : toFloat32(target, `${this} targets`);
-    if (target instanceof Tensor && !(target.shape[0] === rows && target.size === rows * cols)) {
-      throw new ShapeError(`${this} expects targets of shape [${rows}, ${cols}], got ${formatShape(target.shape)}`);
+    const data = tensor ? tensor.data : privateF32(toFloat32(target, `${this} targets`))!;
+    if (tensor && !(tensor.shape[0] === rows && tensor.size === rows * cols)) {
+      throw new ShapeError(`${this} expects targets of shape [${rows}, ${cols}], got ${formatShape(tensor.shape)}`);
     }
     if (data.length !== rows * cols) {
       throw new ShapeError(`${this} expects ${rows * cols} target values (${rows} samples x ${cols} outputs), got ${data.length}`);
@@ -88,6 +90,18 @@ export abstract class Loss {
   /** Hook for dense losses whose targets have a narrower valid range. */
   protected checkTargetValues(values: Float32Array): void { void values; }
 
+  /**
+   * Refuses outputs the loss is not defined on (InputError naming the first): NaN or Infinity for
+   * every loss, and values outside [0, 1] for BCELoss. `values` is (rows, cols) f32; fit, evaluate
+   * and forward all run this check before they trust a loss value.
+   */
+  checkOutputs(values: Float32Array, what = `${this}`): void {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v - v !== 0) throw new InputError(`${what}: output ${i} is ${v}: the outputs must be finite`);
+    }
+  }
+
   protected scale(rows: number): number {
     return this.reduction === 'mean' ? 1 / rows : 1;
   }
@@ -99,22 +113,26 @@ export abstract class Loss {
    */
   forward(output: Tensor, target: Targets): number {
     this.assertLive();
-    if (!(output instanceof Tensor)) throw new InputError(`${this}.forward: output must be a Tensor, got ${describe(output)}`);
-    if (output.shape.length !== 2) {
-      throw new ShapeError(`${this} expects output of shape [batch, ${this.targetKind === 'class' ? 'classes' : 'outputs'}], got ${formatShape(output.shape)}`);
+    const o = readTensor(output, `${this}.forward: output`);
+    if (o.shape.length !== 2) {
+      throw new ShapeError(`${this} expects output of shape [batch, ${this.targetKind === 'class' ? 'classes' : 'outputs'}], got ${formatShape(o.shape)}`);
     }
-    const [rows, cols] = output.shape;
-    if (rows === 0 || cols === 0) throw new InputError(`${this}.forward: the output ${formatShape(output.shape)} is empty`);
+    const [rows, cols] = o.shape;
+    if (rows === 0 || cols === 0) throw new InputError(`${this}.forward: the output ${formatShape(o.shape)} is empty`);
+    this.checkOutputs(o.data);
     const targets = this.toTargets(target, rows, cols);
     const rt = getRuntime();
     const n = rows * cols;
     const block = rt.heap.alloc((3 * n + cols) * 4, `${this} buffers`);
     try {
       const out = block, grad = out + n * 4, tgt = grad + n * 4, aux = tgt + n * 4;
-      rt.heap.f32.set(dataOf(output, `${this}.forward`), out >>> 2);
+      rt.heap.f32.set(o.data, out >>> 2);
       (targets instanceof Int32Array ? rt.heap.i32 : rt.heap.f32).set(targets, tgt >>> 2);
       const value = this.compute(rt, out, tgt, grad, rows, cols, aux);
-      this.#last = new Tensor(rt.heap.f32.slice(grad >>> 2, (grad >>> 2) + n), [rows, cols]);
+      if (!Number.isFinite(value)) {
+        throw new NumericError(`${this}.forward: the loss is ${value} (it overflows float32); backward() still gives the last finite loss's gradient`);
+      }
+      this.#last = trustedTensor(rt.heap.f32.slice(grad >>> 2, (grad >>> 2) + n), [rows, cols]);
       return value;
     } finally {
       rt.heap.release(block);
@@ -125,7 +143,7 @@ export abstract class Loss {
   backward(): Tensor {
     this.assertLive();
     if (!this.#last) throw new StateError(`${this}.backward() called before forward()`);
-    return new Tensor(this.#last.data.slice(), this.#last.shape);
+    return trustedTensor(this.#last.data.slice(), this.#last.shape);
   }
 
   /** Retires the loss: forward and backward refuse afterwards. (It holds no wasm memory to free.) */

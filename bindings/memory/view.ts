@@ -76,19 +76,66 @@ export function isLiveView(x: unknown): boolean {
   return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[LIVE] !== undefined;
 }
 
-/** True when the typed array's length can change under it (a resizable or growable buffer). */
-function canResize(x: ArrayBufferView): boolean {
-  const b = x.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+// The intrinsic accessors of typed arrays. A caller's typed array may carry own properties that
+// lie (a `length` getter, a `constructor` whose species makes `subarray` return another array), or
+// be a subclass that overrides them; these read the internal slots, which cannot lie.
+const TYPED_ARRAY = Object.getPrototypeOf(Int8Array.prototype) as object;
+const intrinsic = (name: string) => Object.getOwnPropertyDescriptor(TYPED_ARRAY, name)!.get!;
+const taBuffer = intrinsic('buffer'), taByteOffset = intrinsic('byteOffset'), taLength = intrinsic('length');
+
+/** The internal buffer, offset and element count of any typed array, or null for anything else. */
+export function typedArrayParts(x: unknown): { buffer: ArrayBufferLike; byteOffset: number; length: number } | null {
+  try {
+    return { buffer: taBuffer.call(x), byteOffset: taByteOffset.call(x), length: taLength.call(x) };
+  } catch {
+    return null; // not a typed array: a proxy, a fake with the prototype of one, a plain object
+  }
+}
+
+/** True when a buffer's length can change after it was checked (resizable or growable). */
+function canResize(buffer: ArrayBufferLike): boolean {
+  const b = buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
   return b.resizable === true || b.growable === true;
 }
 
 /**
- * A genuine Float32Array of fixed length with the same values: `x` itself when it is a plain array
- * over JS memory; a copy when it is a live view, a view of the wasm memory (which the next growth
- * would detach), or a view of a resizable buffer (whose length can change after it was checked).
+ * A Float32Array of the same values that only the library holds: a fresh view over the caller's
+ * memory (the caller's array may lie about its length or its species, the fresh view cannot, and
+ * nobody else can reach it to make it lie), or a copy when the values are a live view, lie in the
+ * wasm memory (whose next growth would detach them) or on a resizable buffer. Null when `x` is not
+ * a Float32Array at all.
  */
-export function ownedF32(x: Float32Array, wasmBuffer?: ArrayBufferLike): Float32Array {
-  if (isLiveView(x)) return Float32Array.from(x);
-  if ((wasmBuffer !== undefined && x.buffer === wasmBuffer) || canResize(x)) return x.slice();
-  return x;
+export function privateF32(x: unknown, wasmBuffer?: ArrayBufferLike): Float32Array | null {
+  if (isLiveView(x)) return Float32Array.from(x as Float32Array);
+  if (!(x instanceof Float32Array)) return null;
+  const parts = typedArrayParts(x);
+  if (!parts) return null;
+  let view: Float32Array;
+  try {
+    view = new Float32Array(parts.buffer, parts.byteOffset, parts.length);
+  } catch {
+    return new Float32Array(0);   // a detached buffer holds no values: callers find the length wrong
+  }
+  if ((wasmBuffer !== undefined && parts.buffer === wasmBuffer) || canResize(parts.buffer)) {
+    const copy = new Float32Array(parts.length);
+    copy.set(view);
+    return copy;
+  }
+  return view;
 }
+
+/**
+ * A fresh Uint8Array over the same bytes as `x` (a Uint8Array, another typed array, a DataView's
+ * bytes, or an ArrayBuffer), read through internal slots so that no length can lie; null for
+ * anything else. Throws a TypeError for a detached buffer (callers wrap it).
+ */
+export function privateU8(x: unknown): Uint8Array | null {
+  if (x instanceof ArrayBuffer) return new Uint8Array(x);
+  const parts = typedArrayParts(x);
+  if (parts) return new Uint8Array(parts.buffer, parts.byteOffset, parts.length * (x as Uint8Array).BYTES_PER_ELEMENT);
+  if (x instanceof DataView) return new Uint8Array(dvBuffer.call(x), dvByteOffset.call(x), dvByteLength.call(x));
+  return null;
+}
+
+const dataView = (name: string) => Object.getOwnPropertyDescriptor(DataView.prototype, name)!.get!;
+const dvBuffer = dataView('buffer'), dvByteOffset = dataView('byteOffset'), dvByteLength = dataView('byteLength');

@@ -3,20 +3,22 @@
 
 import { ShapeError, InputError, ConfigError, describe } from '../errors.js';
 import { checkInteger, checkOptions } from '../options.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, readTensor } from '../tensor.js';
+import { typedArrayParts } from '../memory/view.js';
 
 /** Class labels, or a (N, classes) score tensor whose row argmax is the predicted label. */
 export type Predictions = ArrayLike<number> | Tensor;
 
 /** Predicted labels: the argmax of each row of a (N, classes) tensor (first index on ties). */
 export function argmax(scores: Tensor): Int32Array {
-  if (!(scores instanceof Tensor)) throw new InputError(`argmax expects a Tensor of scores [N, classes], got ${describe(scores)}`);
-  if (scores.shape.length !== 2) throw new ShapeError(`argmax expects scores of shape [N, classes], got ${formatShape(scores.shape)}`);
-  const [n, c] = scores.shape;
+  const s = readTensor(scores, 'argmax: scores');
+  if (s.shape.length !== 2 || s.shape[1] < 1) throw new ShapeError(`argmax expects scores of shape [N, classes] with classes >= 1, got ${formatShape(s.shape)}`);
+  const [n, c] = s.shape;
+  const data = s.data;
   const out = new Int32Array(n);
   for (let r = 0; r < n; r++) {
-    let best = scores.data[r * c], arg = 0;
-    for (let j = 1; j < c; j++) if (scores.data[r * c + j] > best) { best = scores.data[r * c + j]; arg = j; }
+    let best = data[r * c], arg = 0;
+    for (let j = 1; j < c; j++) if (data[r * c + j] > best) { best = data[r * c + j]; arg = j; }
     out[r] = arg;
   }
   return out;
@@ -24,14 +26,25 @@ export function argmax(scores: Tensor): Int32Array {
 
 /** Labels as integers, checked against the other side's length. */
 function labelsOf(y: Predictions, what: string): Int32Array {
-  if (!(y instanceof Tensor) && !Array.isArray(y) && !(ArrayBuffer.isView(y) && !(y instanceof DataView))) {
+  let values: ArrayLike<unknown>;
+  if (Tensor.isTensor(y)) {
+    const t = readTensor(y, what);
+    values = t.shape.length === 1 ? t.data : argmax(y);
+  } else if (Array.isArray(y)) {
+    values = y;
+  } else if (typedArrayParts(y) !== null) {
+    try { values = new Float64Array(y as ArrayLike<number>); } catch (e) {
+      throw new InputError(`${what}: cannot read ${describe(y)} as labels (${(e as Error).message})`, { cause: e });
+    }
+  } else {
     throw new InputError(`${what} must be an array of labels or a Tensor of scores, got ${describe(y)}`);
   }
-  const values = y instanceof Tensor ? (y.shape.length === 1 ? y.data : argmax(y)) : y;
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InputError(`${what}: label ${i} is ${v}: labels must be non-negative integers`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= MAX_CLASSES) {
+      throw new InputError(`${what}: label ${i} is ${describe(v)}: labels must be integers in [0, ${MAX_CLASSES})`);
+    }
     out[i] = v;
   }
   return out;

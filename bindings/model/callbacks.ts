@@ -1,6 +1,6 @@
 // Keras-style training callbacks and the per-epoch history.
 
-import { ConfigError, describe } from '../errors.js';
+import { ConfigError, NumericError, describe } from '../errors.js';
 import { checkFlag, checkHyper, checkInteger, checkOptions } from '../options.js';
 import type { Tensor } from '../tensor.js';
 
@@ -183,9 +183,13 @@ export class EarlyStopping implements Callback {
 
   onEpochEnd(epoch: number, logs: EpochLogs): boolean {
     const value = logs[this.monitor];
-    if (value === undefined || Number.isNaN(value)) {
+    if (value === undefined) {
       throw new ConfigError(`EarlyStopping: the epoch logs have no '${String(this.monitor)}'` +
         (String(this.monitor).startsWith('val_') ? ' (give fit a validationSplit or validationData)' : ''));
+    }
+    if (Number.isNaN(value)) {
+      throw new NumericError(`EarlyStopping: '${String(this.monitor)}' is NaN at epoch ${epoch + 1}` +
+        (String(this.monitor).endsWith('accuracy') ? ' (the loss has no accuracy rule; monitor a loss)' : ''));
     }
     const improved = this.bestEpoch < 0 ||
       (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta);

@@ -158,6 +158,15 @@ export class ParameterSet {
     return this.#params.find((p) => byte >= p.gradPtr && byte < p.gradPtr + p.size * 4) ?? this.#params[0];
   }
 
+  /** The parameter whose value holds the first NaN or Infinity, or null if all are finite. */
+  nonFiniteValue(): Parameter | null {
+    this.assertLive();
+    const at = this.#size ? this.rt.kernels.find_nonfinite_f32(this.#ptr, this.#size) : -1;
+    if (at < 0) return null;
+    const byte = this.#ptr + at * 4;
+    return this.#params.find((p) => byte >= p.ptr && byte < p.ptr + p.size * 4) ?? this.#params[0];
+  }
+
   /** Frees both slabs and the state of every optimizer made over them. */
   dispose(key?: object): void {
     if (this.#disposed) return;

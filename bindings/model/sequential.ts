@@ -34,10 +34,10 @@ import { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator, defaultGenerator } from '../random.js';
 import {
-  Tensor, assertFinite, checkShape, dataOf, formatShape, sameShape, sizeOf, toFloat32, trustedTensor, type Shape,
+  Tensor, assertFinite, checkShape, formatShape, readTensor, sameShape, sizeOf, toFloat32, trustedTensor, type Shape,
 } from '../tensor.js';
 import { checkFlag, checkHyper, checkInteger, checkOptions } from '../options.js';
-import { ownedF32 } from '../memory/view.js';
+import { privateF32 } from '../memory/view.js';
 import type { Callback, EpochLogs, BatchLogs } from './callbacks.js';
 import { History } from './callbacks.js';
 
@@ -304,12 +304,12 @@ export class Sequential {
       const validationBatch = validation ? Math.min(batchSize, validation.x.count) : 0;
       if (validation) this.#inference(validationBatch, 0);
       for (const cb of callbacks) await cb.onTrainBegin?.({ epochs: o.epochs, steps, samples: train.count, validation: validation !== null, model: this });
-      this.#checkFitGoesOn(0, 0);
+      this.#checkFitGoesOn(0, 0, loss, optimizer);
       this.#setMode(true);
       for (let epoch = 0; epoch < o.epochs; epoch++) {
         if (o.shuffle) gen.permutation(train.count, order);
         for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-        this.#checkFitGoesOn(epoch, 0);
+        this.#checkFitGoesOn(epoch, 0, loss, optimizer);
         const started = performance.now();
         let lossSum = 0, correct = 0, seen = 0;
         for (let step = 0; step < steps; step++) {
@@ -324,7 +324,7 @@ export class Sequential {
           if (callbacks.length) {
             const logs: BatchLogs = { batch: step, size: batch, loss: lossSum / seen, accuracy: correct / seen };
             for (const cb of callbacks) cb.onBatchEnd?.(step, logs);
-            this.#checkFitGoesOn(epoch, step + 1);
+            this.#checkFitGoesOn(epoch, step + 1, loss, optimizer);
           }
         }
         const logs: EpochLogs = { loss: lossSum / seen, accuracy: correct / seen, seconds: (performance.now() - started) / 1000 };
@@ -336,10 +336,10 @@ export class Sequential {
         history.record(epoch, logs);
         let stop = false;
         for (const cb of callbacks) if ((await cb.onEpochEnd?.(epoch, logs)) === false) stop = true;
-        this.#checkFitGoesOn(epoch, steps);
+        this.#checkFitGoesOn(epoch, steps, loss, optimizer);
         if (stop) break;
         await yieldToEventLoop();
-        this.#checkFitGoesOn(epoch, steps);
+        this.#checkFitGoesOn(epoch, steps, loss, optimizer);
       }
       for (const cb of callbacks) await cb.onTrainEnd?.(history);
     } catch (e) {
@@ -408,17 +408,17 @@ export class Sequential {
   /** Explicit loop: backpropagates dOut (the gradient of the last forward's output), accumulating into .grad. */
   backward(dOut: Tensor): void {
     this.#assertIdle('backward');
-    if (!(dOut instanceof Tensor)) throw new InputError(`backward: the gradient must be a Tensor, got ${describe(dOut)}`);
+    const g = readTensor(dOut, 'backward: the gradient');
     const plan = this.#train;
     if (!plan || this.#held === 0) {
       throw new StateError('backward() called before forward(): it needs the activations of a forward() call ' +
         '(fit and adding layers discard them)');
     }
     const want = [this.#held, ...this.#outShape()];
-    if (!sameShape(dOut.shape, want)) {
-      throw new ShapeError(`backward: gradient of shape ${formatShape(dOut.shape)} does not match the last output ${formatShape(want)}`);
+    if (!sameShape(g.shape, want)) {
+      throw new ShapeError(`backward: gradient of shape ${formatShape(g.shape)} does not match the last output ${formatShape(want)}`);
     }
-    const grad = ownedF32(dataOf(dOut, 'backward'), this.#rt.kernels.memory.buffer);
+    const grad = privateF32(g.data, this.#rt.kernels.memory.buffer)!;
     assertFinite(grad, 'backward: gradient');
     this.#rt.heap.f32.set(grad, plan.grad[this.#layers.length] >>> 2);
     this.#runBackward(plan, this.#held);
@@ -464,8 +464,9 @@ export class Sequential {
       }
       let converted: Float32Array;
       try {
-        converted = data instanceof Float32Array ? ownedF32(data).slice() : toFloat32(data, `loadStateDict: '${name}' data`);
+        converted = privateF32(toFloat32(data, `loadStateDict: '${name}' data`))!.slice();
       } catch (e) {
+        if (e instanceof StateError) throw e;   // a view of a disposed model
         throw new InputError(`loadStateDict: '${name}' data is not an array of numbers (${(e as Error).message})`, { cause: e });
       }
       if (!sameShape(dims, p.shape)) {
@@ -613,6 +614,7 @@ export class Sequential {
       throw new NumericError(`loss is ${value} at epoch ${epoch + 1}, batch ${step + 1}; the step was not applied ` +
         '(lower the learning rate or check the inputs)');
     }
+    for (const l of this.#layers) l.checkStep(this.#rt);
     this.#slab.zeroGrad();
     this.#runBackward(plan, batch);
     optimizer.step();
@@ -654,10 +656,14 @@ export class Sequential {
     for (const l of this.#layers) l.training = training;
   }
 
-  /** Between the steps of fit: stops it when the model was disposed meanwhile (by a callback, or another task). */
-  #checkFitGoesOn(epoch: number, step: number): void {
-    if (this.#disposed) {
-      throw new StateError(`fit: the model was disposed during training (epoch ${epoch + 1}, after batch ${step}); ` +
+  /**
+   * Between the steps of fit: stops it when the model, its optimizer or its loss was disposed
+   * meanwhile (by a callback, or another task).
+   */
+  #checkFitGoesOn(epoch: number, step: number, loss: Loss, optimizer: Optimizer): void {
+    const gone = this.#disposed ? 'the model' : optimizer.disposed ? `its optimizer` : loss.disposed ? `its loss (${loss})` : null;
+    if (gone) {
+      throw new StateError(`fit: ${gone} was disposed during training (epoch ${epoch + 1}, after batch ${step}); ` +
         'training stopped');
     }
   }
@@ -725,10 +731,28 @@ export class Sequential {
       view.set(targets.data.subarray(begin * w, (begin + batch) * w), plan.targets >>> 2);
       this.#runForward(plan, batch, false, false, false);
       const value = loss.compute(this.#rt, plan.act[L], plan.targets, 0, batch, cols, plan.aux);
+      if (!Number.isFinite(value)) this.#explainLoss(plan, batch, cols, loss, begin, value);
       lossSum += value * (loss.reduction === 'mean' ? batch : 1);
       correct += this.#countCorrect(plan, batch, loss, w);
     }
     return { loss: lossSum / s.count, accuracy: correct / s.count };
+  }
+
+  /**
+   * Why an evaluation loss is not finite, as a typed error: the model's outputs overflow
+   * (NumericError), they lie outside what the loss takes (InputError: BCELoss and [0, 1]), or the
+   * loss itself overflows float32 (NumericError).
+   */
+  #explainLoss(plan: Arena, batch: number, cols: number, loss: Loss, begin: number, value: number): never {
+    const out = plan.act[this.#layers.length] >>> 2;
+    const outputs = this.#rt.heap.f32.subarray(out, out + batch * cols);
+    const bad = outputs.findIndex((v) => v - v !== 0);
+    if (bad >= 0) {
+      throw new NumericError(`evaluate: the model's output for sample ${begin + Math.floor(bad / cols)} is ${outputs[bad]} ` +
+        '(its weights or inputs overflow float32)');
+    }
+    loss.checkOutputs(outputs, `evaluate: ${loss}`);
+    throw new NumericError(`evaluate: ${loss} is ${value} on samples ${begin}..${begin + batch - 1} (it overflows float32)`);
   }
 
   // ---- checks --------------------------------------------------------------------------------
@@ -744,30 +768,35 @@ export class Sequential {
     let data: Float32Array, count: number;
     let modelShapes = shapes ?? this.#shapes;
     const known = modelShapes !== null && modelShapes.length === this.#layers.length + 1 ? modelShapes : null;
-    if (x instanceof Tensor) {
-      if (x.shape.length < 2) throw new ShapeError(`${what} must have a batch dimension: got shape ${formatShape(x.shape)}`);
-      const sampleShape = x.shape.slice(1);
+    if (Tensor.isTensor(x)) {
+      const t = readTensor(x, what);
+      if (t.shape.length < 2) throw new ShapeError(`${what} must have a batch dimension: got shape ${formatShape(t.shape)}`);
+      const sampleShape = t.shape.slice(1);
       if (!known) modelShapes = this.#shapesFor(sampleShape, what);
       const inShape = modelShapes![0];
       if (!sameShape(sampleShape, inShape)) {
         throw new ShapeError(`${what} has per-sample shape ${formatShape(sampleShape)}, the model expects ${formatShape(inShape)}`);
       }
-      data = dataOf(x, what);
-      count = x.shape[0];
+      data = t.data;
+      count = t.shape[0];
     } else if (x instanceof Float32Array) {
       if (!known) throw new ShapeError(`${what}: the model's input shape is unknown; pass a Tensor with a shape`);
       const d = sizeOf(known[0]);
-      if (x.length % d !== 0) {
-        throw new ShapeError(`${what} has length ${x.length}, which is not a multiple of the per-sample size ${d} (shape ${formatShape(known[0])})`);
+      const length = privateF32(x)?.length ?? x.length;
+      if (length % d !== 0) {
+        throw new ShapeError(`${what} has length ${length}, which is not a multiple of the per-sample size ${d} (shape ${formatShape(known[0])})`);
       }
-      data = x;
-      count = x.length / d;
+      const own = privateF32(x);
+      if (!own) throw new InputError(`${what} is not a real Float32Array (${describe(x)})`);
+      data = own;
+      count = own.length / d;
     } else {
       throw new InputError(`${what} must be a Float32Array or a Tensor, got ${describe(x)}`);
     }
     if (count === 0) throw new InputError(`${what} is empty (batch size 0)`);
-    // a live view of wasm memory, or a plain view of it that the next growth would detach, is copied
-    data = ownedF32(data, this.#rt.kernels.memory.buffer);
+    // a private view, so that the caller's array cannot lie about its length or species later; a
+    // live view of wasm memory, or a plain view of it that the next growth would detach, is copied
+    data = privateF32(data, this.#rt.kernels.memory.buffer)!;
     if (checkValues) assertFinite(data, what);
     return { data, count, size: sizeOf(modelShapes![0]), shapes: modelShapes!, what: checkValues ? null : what };
   }
@@ -981,14 +1010,19 @@ function checkFitOptions(options: FitOptions): CheckedFitOptions {
     if (validationSplit !== undefined) throw new ConfigError('fit: give validationSplit or validationData, not both');
   }
   if (!Array.isArray(callbacks)) throw new ConfigError(`fit: callbacks must be an array, got ${describe(callbacks)}`);
-  callbacks.forEach((cb, i) => {
+  // the hooks as they are now, bound to their objects: a callback that changes them during fit
+  // changes nothing of this fit
+  const hooks = callbacks.map((cb, i) => {
     if (cb === null || typeof cb !== 'object') throw new ConfigError(`fit: callbacks[${i}] must be an object with hooks, got ${describe(cb)}`);
+    const bound: Callback = {};
     for (const hook of CALLBACK_HOOKS) {
       const f = (cb as Record<string, unknown>)[hook];
       if (f !== undefined && typeof f !== 'function') throw new ConfigError(`fit: callbacks[${i}].${hook} must be a function, got ${describe(f)}`);
+      if (f) (bound as Record<string, unknown>)[hook] = (f as (...a: unknown[]) => unknown).bind(cb);
     }
+    return bound;
   });
-  return { epochs, batchSize, shuffle, seed, validationSplit, validationData, callbacks: [...callbacks] };
+  return { epochs, batchSize, shuffle, seed, validationSplit, validationData, callbacks: hooks };
 }
 
 /** The batchSize option of evaluate / predict (default 256). */

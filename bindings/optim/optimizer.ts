@@ -43,10 +43,12 @@ export abstract class Optimizer implements SlabClient {
     this.params = params;
   }
 
-  /** The learning rate: a finite number >= 0 (schedulers may anneal it to 0). */
+  /** The learning rate: a number >= 0 that float32 holds (schedulers may anneal it to 0). */
   get lr(): number { return this.#lr; }
   set lr(value: number) {
-    checkHyper(this.#owner, 'lr', value, (v) => v >= 0, 'a finite number >= 0');
+    if (this.#retired !== null) throw new StateError(`${this.#owner}: cannot set lr: ${this.#retired}`);
+    // the kernels take it as a float32
+    checkHyper(this.#owner, 'lr', value, (v) => v >= 0 && Number.isFinite(Math.fround(v)), 'a number >= 0 that float32 holds (< 3.4e38)');
     this.#lr = value;
   }
 
@@ -66,6 +68,14 @@ export abstract class Optimizer implements SlabClient {
     }
     this.update();
     this.#stepCount++;
+    // Finite gradients can still overflow float32 in the update (a rate near 1e38). That cannot be
+    // seen before the update without a second pass over the slab, so it is reported right after:
+    // the one NumericError that comes after its step was applied.
+    const overflowed = this.params.nonFiniteValue();
+    if (overflowed) {
+      throw new NumericError(`${this.#owner}.step(): the update overflowed float32: parameter '${overflowed.name}' now holds ` +
+        'NaN or Infinity (lower the learning rate, and load the last good state)');
+    }
   }
 
   zeroGrad(): void {

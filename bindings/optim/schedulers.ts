@@ -39,10 +39,17 @@ export abstract class LRScheduler implements Callback {
 
   /** Advances one epoch and sets optimizer.lr. */
   step(): void {
+    // all or nothing: a rate the optimizer refuses (overflow, or a disposed optimizer) leaves the
+    // scheduler where it was
     this.lastEpoch++;
-    const lr = this.getLr();
-    this.optimizer.lr = lr;
-    this.lastLr = lr;
+    try {
+      const lr = this.getLr();
+      this.optimizer.lr = lr;
+      this.lastLr = lr;
+    } catch (e) {
+      this.lastEpoch--;
+      throw e;
+    }
   }
 
   /** The rate set by the last step (or the starting rate). */
@@ -319,6 +326,7 @@ export class ReduceLROnPlateau implements Callback {
     if (typeof metric !== 'number') {
       throw new InputError(`ReduceLROnPlateau.step(): the metric must be a number, got ${String(metric)}`);
     }
+    this.optimizer.assertLive();
     this.lastEpoch++;
     if (this.isBetter(metric, this.best)) {
       this.best = metric;
