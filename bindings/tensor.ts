@@ -51,8 +51,8 @@ export class Tensor {
   get data(): Float32Array { return this.#public; }
   set data(_: never) { throw new InputError('a Tensor cannot be re-pointed at other data: make a new Tensor'); }
 
-  /** The shape: a copy, so that changing it changes nothing. */
-  get shape(): Shape { return [...this.#shape]; }
+  /** The shape: a frozen copy of the caller's, so that changing either changes nothing. */
+  get shape(): Shape { return this.#shape; }
   set shape(_: never) { throw new InputError('a Tensor cannot be reshaped in place: make a new Tensor'); }
 
   /** Number of elements, from the shape. */

@@ -198,8 +198,8 @@ export class Sequential {
   }
 
   /** Per-sample input and output shapes, once known. */
-  get inputShape(): Shape | null { return this.#inShape ? [...this.#inShape] : null; }
-  get outputShape(): Shape | null { return this.#shapes ? [...this.#shapes[this.#shapes.length - 1]] : null; }
+  get inputShape(): Shape | null { return this.#inShape; }
+  get outputShape(): Shape | null { return this.#shapes ? this.#shapes[this.#shapes.length - 1] : null; }
 
   train(mode = true): this {
     this.#assertLive('train');
