@@ -1,7 +1,13 @@
 // Finding and instantiating the wasm, once per runtime, and choosing the build tier.
-//   Node:    reads build/simdnet*.wasm next to the package with node:fs.
-//   Browser: fetches new URL('../../build/simdnet*.wasm', import.meta.url) (bundlers follow this).
-//   Edge:    the caller passes a precompiled WebAssembly.Module (workerd refuses to compile bytes).
+//
+// Where the wasm comes from is the one thing that differs between environments, so each package
+// entry (bindings/entry/*) hands init a WasmSource:
+//   Node, Bun:             reads dist/build/simdnet*.wasm next to the package (node:fs)
+//   browsers, bundlers,
+//   Deno, default:         the bytes embedded in the entry (no asset, path or permission to set up)
+//   workerd (Cloudflare):  the .wasm files imported as modules: precompiled, never compiled from
+//                          bytes (workerd refuses that)
+// init({ module }) and init({ wasm: bytes | URL | path }) override the entry's source.
 
 import { StateError, ConfigError, FormatError, MemoryError, describe } from '../errors.js';
 import { Heap, WASM32_MAX_BYTES } from '../memory/heap.js';
@@ -50,13 +56,26 @@ export class Runtime {
 
 const INIT_OPTIONS = ['module', 'wasm', 'tier', 'maxMemoryBytes'] as const;
 
-const WASM_FILES = { simd: 'simdnet.wasm', relaxed: 'simdnet-relaxed.wasm' } as const;
+/** The file name of each build, in dist/build/ (and the package's ./simdnet*.wasm subpaths). */
+export const WASM_FILES = { simd: 'simdnet.wasm', relaxed: 'simdnet-relaxed.wasm' } as const;
+
+/** How an entry finds the wasm (see the file comment). Each member is optional. */
+export interface WasmSource {
+  /** Where this source is, for messages ("the bytes embedded in simdnet's browser entry"). */
+  describe: string;
+  /** The build of a tier, precompiled (workerd). */
+  module?(tier: 'simd' | 'relaxed'): WebAssembly.Module;
+  /** The bytes of a tier's build (embedded, or read from the package's files). */
+  bytes?(tier: 'simd' | 'relaxed'): Promise<Uint8Array>;
+  /** Reads init({ wasm: path }) (Node, Bun); without it a path is fetched as a URL. */
+  readPath?(url: URL): Promise<Uint8Array>;
+}
 
 let defaultRuntime: Runtime | null = null;
 
-/** Loads the kernels and makes them the default runtime for models built afterwards. */
-export async function init(options: InitOptions = {}): Promise<Runtime> {
-  const runtime = await createRuntime(options);
+/** Loads the kernels (from `source` unless the options say otherwise) and makes them the default runtime. */
+export async function initWith(source: WasmSource, options: InitOptions = {}): Promise<Runtime> {
+  const runtime = await createRuntimeWith(source, options);
   defaultRuntime = runtime;
   return runtime;
 }
@@ -67,7 +86,8 @@ export function getRuntime(): Runtime {
   return defaultRuntime;
 }
 
-export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
+/** A runtime of its own (its own wasm instance and memory), from `source` unless the options say otherwise. */
+export async function createRuntimeWith(source: WasmSource, options: InitOptions = {}): Promise<Runtime> {
   checkOptions('init', options, INIT_OPTIONS);
   options ??= {};
   const features = detectFeatures();
@@ -89,9 +109,9 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     throw new ConfigError("tier 'relaxed' was requested but this runtime does not support relaxed SIMD " +
       '(Node 20 needs --experimental-wasm-relaxed-simd)');
   }
-  let module = options.module;
+  let module = options.module ?? (options.wasm === undefined ? source.module?.(tier) : undefined);
   if (!module) {
-    const bytes = await wasmBytes(options.wasm, tier);
+    const bytes = await wasmBytes(source, options.wasm, tier);
     try {
       module = await WebAssembly.compile(bytes as BufferSource);
     } catch (e) {
@@ -117,25 +137,34 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   }
 }
 
-async function wasmBytes(source: InitOptions['wasm'], tier: 'simd' | 'relaxed'): Promise<ArrayBuffer | Uint8Array> {
-  if (source instanceof ArrayBuffer) return source;
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
-    throw new ConfigError(`init: wasm must be a path, a URL, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
+async function wasmBytes(source: WasmSource, wasm: InitOptions['wasm'], tier: 'simd' | 'relaxed'): Promise<ArrayBuffer | Uint8Array> {
+  if (wasm instanceof ArrayBuffer) return wasm;
+  if (ArrayBuffer.isView(wasm)) return new Uint8Array(wasm.buffer, wasm.byteOffset, wasm.byteLength);
+  if (wasm !== undefined && typeof wasm !== 'string' && !(wasm instanceof URL)) {
+    throw new ConfigError(`init: wasm must be a path, a URL, an ArrayBuffer or a Uint8Array, got ${describe(wasm)}`);
+  }
+  if (wasm === undefined) {
+    if (!source.bytes) {
+      throw new ConfigError(`init: ${source.describe} has no wasm bytes; pass init({ module }) (a precompiled ` +
+        'WebAssembly.Module) or init({ wasm: bytes })');
+    }
+    try {
+      return await source.bytes(tier);
+    } catch (e) {
+      throw new ConfigError(`init: cannot load ${WASM_FILES[tier]} from ${source.describe} (${(e as Error).message}); ` +
+        'pass its bytes with init({ wasm: bytes }) or a precompiled module with init({ module })', { cause: e });
+    }
   }
   let url: URL;
   try {
-    url = source instanceof URL ? source
-      : typeof source === 'string' ? toUrl(source)
-      : new URL(`../../build/${WASM_FILES[tier]}`, import.meta.url);
+    url = wasm instanceof URL ? wasm : toUrl(wasm, source);
   } catch (e) {
-    throw new ConfigError(`init: cannot make a URL of wasm ${describe(source)} (${(e as Error).message}); ` +
+    throw new ConfigError(`init: cannot make a URL of wasm ${describe(wasm)} (${(e as Error).message}); ` +
       'pass the bytes, or a precompiled module with init({ module })', { cause: e });
   }
-  if (url.protocol === 'file:') {
+  if (url.protocol === 'file:' && source.readPath) {
     try {
-      const { readFile } = await import('node:fs/promises');
-      return await readFile(url);
+      return await source.readPath(url);
     } catch (e) {
       throw new ConfigError(`init: cannot read the wasm file ${url.pathname} (${(e as Error).message}); ` +
         'check the path, or pass the bytes with init({ wasm: bytes })', { cause: e });
@@ -151,12 +180,19 @@ async function wasmBytes(source: InitOptions['wasm'], tier: 'simd' | 'relaxed'):
     throw new ConfigError(`init: fetching ${url} gave HTTP ${response.status}; serve the .wasm file there, ` +
       'or pass its bytes or URL with init({ wasm })');
   }
-  return response.arrayBuffer();
+  return new Uint8Array(await response.arrayBuffer());
 }
 
-function toUrl(pathOrUrl: string): URL {
+/** A path or URL string as a URL: paths are files relative to the working directory where files are read. */
+function toUrl(pathOrUrl: string, source: WasmSource): URL {
   if (/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl)) return new URL(pathOrUrl);
-  // a plain path: relative to the working directory in Node
-  const cwd = typeof process !== 'undefined' ? process.cwd() : '/';
-  return new URL(pathOrUrl, `file://${cwd.endsWith('/') ? cwd : cwd + '/'}`);
+  const proc = (globalThis as { process?: { cwd?: () => string } }).process;
+  if (source.readPath && proc?.cwd) {
+    const cwd = proc.cwd();
+    return new URL(pathOrUrl, `file://${cwd.endsWith('/') ? cwd : cwd + '/'}`);
+  }
+  // no file system: relative to the page
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  if (!base) throw new ConfigError(`init: wasm '${pathOrUrl}' is a relative path and there is no file system or page to resolve it against`);
+  return new URL(pathOrUrl, base);
 }
