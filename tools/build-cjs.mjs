@@ -1,7 +1,7 @@
 // Bundles the CommonJS entry (bindings/entry/embedded.ts) to dist/cjs/index.cjs, for require('simdnet'),
 // with its type declarations beside it (dist/cjs/index.d.cts). Run after tsc (npm run build does).
 import { build } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
 await build({
@@ -12,6 +12,15 @@ await build({
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "'use strict';\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-mkdirSync(new URL('dist/cjs/', root), { recursive: true });
-// the same API as the ESM entries: its declarations, seen from a CommonJS module
-writeFileSync(new URL('dist/cjs/index.d.cts', root), "export * from '../bindings/entry/embedded.js';\n");
+// The declarations once more, as CommonJS ones (.d.cts, importing each other as .cjs): TypeScript
+// under node16 refuses a CommonJS declaration that re-exports ES-module ones.
+const from = new URL('dist/bindings/', root), to = new URL('dist/cjs/types/', root);
+for (const file of readdirSync(from, { recursive: true })) {
+  if (!file.endsWith('.d.ts')) continue;
+  const text = readFileSync(new URL(file, from), 'utf8')
+    .replace(/(from\s+|import\(\s*)(['"])(\.{1,2}\/[^'"]+)\.js\2/g, '$1$2$3.cjs$2');
+  const out = new URL(file.replace(/\.d\.ts$/, '.d.cts'), to);
+  mkdirSync(new URL('./', out), { recursive: true });
+  writeFileSync(out, text);
+}
+writeFileSync(new URL('dist/cjs/index.d.cts', root), "export * from './types/entry/embedded.cjs';\n");

@@ -3,13 +3,13 @@
 // "require", bundled to dist/cjs/index.cjs by tools/build-cjs.mjs).
 import { initWith, createRuntimeWith, type InitOptions, type Runtime, type WasmSource } from '../runtime/load.js';
 import { inlineSource } from '../runtime/source-inline.js';
-import { nodeSource } from '../runtime/source-node.js';
+import { readWasmFile } from '../runtime/read-file.js';
 
 export * from '../api.js';
 export { loadMnist } from '../data/mnist-node.js';
 
 /** The embedded bytes by default; init({ wasm: path }) still reads files. */
-const embeddedSource: WasmSource = { ...inlineSource, readPath: nodeSource.readPath };
+const embeddedSource: WasmSource = { ...inlineSource, readPath: readWasmFile };
 
 /** Loads the kernels and makes them the default runtime for models built afterwards. */
 export function init(options?: InitOptions): Promise<Runtime> { return initWith(embeddedSource, options); }

@@ -3,9 +3,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { WASM_FILES, type WasmSource } from './load.js';
+import { readWasmFile } from './read-file.js';
 
 export const nodeSource: WasmSource = {
   describe: "simdnet's dist/build folder",
   async bytes(tier) { return new Uint8Array(await readFile(new URL(`../../build/${WASM_FILES[tier]}`, import.meta.url))); },
-  async readPath(url) { return new Uint8Array(await readFile(url)); },
+  readPath: readWasmFile,
 };

@@ -3,20 +3,21 @@
 // headers (COOP/COEP), which SharedArrayBuffer and wasm threads need.
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Headless Debian Chromium with the flags this sandbox needs (no network, no GPU, no sandbox as root). */
+/**
+ * Headless Debian Chromium with the flags this sandbox needs (no network, no GPU, no sandbox as
+ * root); playwright gives it a fresh temporary profile of its own.
+ */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'simdnet-chromium-'))}`],
+      '--disable-component-update', '--disable-sync'],
   });
 }
 
