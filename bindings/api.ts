@@ -44,3 +44,7 @@ export { toTensor } from './data/transforms.js';
 export {
   accuracy, argmax, confusionMatrix, classificationReport, ConfusionMatrix, type ClassificationReport, type ClassScores,
 } from './metrics/classification.js';
+export { loadCheckpoint, type Checkpoint, type SaveOptions, type LoadOptions } from './io/checkpoint.js';
+export { encodeSafetensors, decodeSafetensors, type SafetensorsFile, type SafeTensor, type TensorToWrite } from './io/safetensors.js';
+export { type LayerConfig } from './layers/layer.js';
+export { type Architecture } from './io/architecture.js';

@@ -28,6 +28,21 @@ export class Generator {
     return this;
   }
 
+  /** The four 32-bit words of the state (saved by checkpoints, so a resumed run draws what the whole run would). */
+  getState(): number[] {
+    return Array.from(this.s);
+  }
+
+  /** Restores a state from getState(). */
+  setState(state: readonly number[]): this {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) ||
+        state.every((w) => w === 0)) {
+      throw new ConfigError(`Generator.setState: expected four unsigned 32-bit words, not all zero, got ${describe(state)}`);
+    }
+    this.s.set(state);
+    return this;
+  }
+
   /** Next 32 random bits as an unsigned integer. */
   nextUint32(): number {
     const s = this.s;

@@ -1,4 +1,4 @@
-import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs, type LayerConfig } from './layer.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { sizeOf, formatShape, type Shape } from '../tensor.js';
@@ -11,6 +11,7 @@ abstract class Pointwise extends Layer {
 
 export class ReLU extends Pointwise {
   override toString(): string { return 'ReLU()'; }
+  override config(): LayerConfig { return { type: 'ReLU' }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.relu_f32_fwd(x, y, batch * sizeOf(inShape));
   }
@@ -39,6 +40,7 @@ abstract class SoftmaxLike extends Layer {
 export class Softmax extends SoftmaxLike {
   constructor(dim = -1) { super('Softmax', dim); }
   override toString(): string { return `Softmax(dim=${this.dim})`; }
+  override config(): LayerConfig { return { type: 'Softmax', dim: this.dim }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.softmax_f32_fwd(x, y, batch, inShape[0]);
   }
@@ -50,6 +52,7 @@ export class Softmax extends SoftmaxLike {
 export class LogSoftmax extends SoftmaxLike {
   constructor(dim = -1) { super('LogSoftmax', dim); }
   override toString(): string { return `LogSoftmax(dim=${this.dim})`; }
+  override config(): LayerConfig { return { type: 'LogSoftmax', dim: this.dim }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.log_softmax_f32_fwd(x, y, batch, inShape[0]);
   }
@@ -61,6 +64,7 @@ export class LogSoftmax extends SoftmaxLike {
 /** Flattens every dimension after the batch one (PyTorch's Flatten(start_dim=1)); no copy. */
 export class Flatten extends Layer {
   override toString(): string { return 'Flatten(start_dim=1, end_dim=-1)'; }
+  override config(): LayerConfig { return { type: 'Flatten' }; }
   override outputShape(inShape: Shape): Shape { return [sizeOf(inShape)]; }
   override get aliasesInput(): boolean { return true; }
   override forward(): void { /* the output buffer is the input buffer */ }
@@ -82,6 +86,7 @@ export function pyFloat(v: number): string {
 /** y = 1 / (1 + exp(-x)) (torch.nn.Sigmoid); saturates to 0 and 1 without overflow. */
 export class Sigmoid extends Pointwise {
   override toString(): string { return 'Sigmoid()'; }
+  override config(): LayerConfig { return { type: 'Sigmoid' }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.sigmoid_f32_fwd(x, y, batch * sizeOf(inShape));
   }
@@ -94,6 +99,7 @@ export class Sigmoid extends Pointwise {
 /** y = tanh(x) (torch.nn.Tanh). */
 export class Tanh extends Pointwise {
   override toString(): string { return 'Tanh()'; }
+  override config(): LayerConfig { return { type: 'Tanh' }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.tanh_f32_fwd(x, y, batch * sizeOf(inShape));
   }
@@ -113,6 +119,7 @@ export class LeakyReLU extends Pointwise {
     lockFields(this, ['negativeSlope']);
   }
   override toString(): string { return `LeakyReLU(negative_slope=${pyFloat(this.negativeSlope)})`; }
+  override config(): LayerConfig { return { type: 'LeakyReLU', negativeSlope: this.negativeSlope }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.leaky_relu_f32_fwd(x, y, batch * sizeOf(inShape), this.negativeSlope);
   }
@@ -141,6 +148,7 @@ export class GELU extends Pointwise {
     lockFields(this, ['approximate']);
   }
   override toString(): string { return `GELU(approximate='${this.approximate}')`; }
+  override config(): LayerConfig { return { type: 'GELU', approximate: this.approximate }; }
   override forward({ rt, batch, x, y, inShape }: ForwardArgs): void {
     rt.kernels.gelu_f32_fwd(x, y, batch * sizeOf(inShape), this.approximate === 'tanh' ? 1 : 0);
   }

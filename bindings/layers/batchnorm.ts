@@ -1,4 +1,4 @@
-import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs, type LayerConfig } from './layer.js';
 import { Parameter } from './parameter.js';
 import { ConfigError, InputError, NumericError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
@@ -93,6 +93,11 @@ abstract class BatchNorm extends Layer {
   override toString(): string {
     return `${this.owner}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum === null ? 'None' : this.momentum}, ` +
       `affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'})`;
+  }
+
+  override config(): LayerConfig {
+    return { type: this.owner, numFeatures: this.numFeatures, eps: this.eps, momentum: this.momentum, affine: this.affine,
+      trackRunningStats: this.trackRunningStats };
   }
 
   /** Channels and the per-channel size S of a per-sample input (checked). */

@@ -1,4 +1,4 @@
-import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs, type LayerConfig } from './layer.js';
 import { Parameter, initialValues } from './parameter.js';
 import { ConfigError } from '../errors.js';
 import { defaultGenerator, checkGenerator, type Generator } from '../random.js';
@@ -78,6 +78,11 @@ export class Conv2d extends Layer {
     if (this.padding[0] || this.padding[1]) s += `, padding=${fmt(this.padding)}`;
     if (this.dilation[0] !== 1 || this.dilation[1] !== 1) s += `, dilation=${fmt(this.dilation)}`;
     return s + (this.bias ? ')' : ', bias=False)');
+  }
+
+  override config(): LayerConfig {
+    return { type: 'Conv2d', inChannels: this.inChannels, outChannels: this.outChannels, kernelSize: [...this.kernelSize],
+      stride: [...this.stride], padding: [...this.padding], dilation: [...this.dilation], bias: this.bias !== null };
   }
 
   override outputShape(inShape: Shape): Shape {

@@ -1,4 +1,4 @@
-import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs, type LayerConfig } from './layer.js';
 import { ConfigError, StateError } from '../errors.js';
 import { defaultGenerator, checkGenerator, type Generator } from '../random.js';
 import { checkOptions } from '../options.js';
@@ -36,6 +36,10 @@ export class Dropout extends Layer {
   }
 
   override toString(): string { return `Dropout(p=${pyFloat(this.p)}, inplace=False)`; }
+  override config(): LayerConfig { return { type: 'Dropout', p: this.p }; }
+
+  /** The generator that draws the masks (a checkpoint saves its state when it is not the default one). */
+  get maskGenerator(): Generator { return this.generator; }
   override outputShape(inShape: Shape): Shape { return inShape; }
 
   /** One mask value per element of the sample; none when p = 0 (always the identity). */

@@ -41,6 +41,12 @@ export interface BackwardArgs extends ForwardArgs {
   dx: number;
 }
 
+/** A layer's constructor arguments as JSON (the architecture saved with a model): its type and options. */
+export interface LayerConfig {
+  type: string;
+  [option: string]: unknown;
+}
+
 export abstract class Layer {
   readonly params: Parameter[] = [];
   /**
@@ -56,6 +62,13 @@ export abstract class Layer {
 
   /** Per-sample output shape for a per-sample input shape; throws ShapeError naming both. */
   abstract outputShape(inShape: Shape): Shape;
+
+  /**
+   * The constructor arguments that rebuild this layer (saved with a model; see io/architecture.ts),
+   * or null for a layer the formats do not know (a custom layer: such a model cannot be saved whole,
+   * only its weights).
+   */
+  config(): LayerConfig | null { return null; }
 
   /** Per-sample input shape this layer requires, when it fixes one (Linear does). */
   inputShape(): Shape | null { return null; }

@@ -1,6 +1,6 @@
 import { Layer, type ForwardArgs, type BackwardArgs } from './layer.js';
 import { Parameter, initialValues } from './parameter.js';
-import { lockFields } from './layer.js';
+import { lockFields, type LayerConfig } from './layer.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { defaultGenerator, checkGenerator } from '../random.js';
 import type { Generator } from '../random.js';
@@ -47,6 +47,8 @@ export class Linear extends Layer {
   override toString(): string {
     return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'})`;
   }
+
+  override config(): LayerConfig { return { type: 'Linear', inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null }; }
 
   override inputShape(): Shape { return [this.inFeatures]; }
 

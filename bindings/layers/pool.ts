@@ -1,4 +1,4 @@
-import { Layer, lockFields, type ForwardArgs, type BackwardArgs } from './layer.js';
+import { Layer, lockFields, type ForwardArgs, type BackwardArgs, type LayerConfig } from './layer.js';
 import { ConfigError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { Shape } from '../tensor.js';
@@ -62,6 +62,8 @@ export class MaxPool2d extends Pool2d {
 
   override toString(): string { return this.describe('MaxPool2d', ', dilation=1, ceil_mode=False'); }
 
+  override config(): LayerConfig { return { type: 'MaxPool2d', kernelSize: [...this.kernelSize], stride: [...this.stride], padding: [...this.padding] }; }
+
   /** One i32 argmax index per output value. */
   override workspace(inShape: Shape): number {
     const [c, oh, ow] = this.outputShape(inShape);
@@ -98,6 +100,10 @@ export class AvgPool2d extends Pool2d {
     if (typeof cip !== 'boolean') throw new ConfigError(`AvgPool2d: countIncludePad must be true or false, got ${String(cip)}`);
     this.countIncludePad = cip;
     lockFields(this, ['countIncludePad']);
+  }
+
+  override config(): LayerConfig {
+    return { type: 'AvgPool2d', kernelSize: [...this.kernelSize], stride: [...this.stride], padding: [...this.padding], countIncludePad: this.countIncludePad };
   }
 
   override toString(): string {

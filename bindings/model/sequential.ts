@@ -32,13 +32,14 @@ import { ParameterSet } from './parameter-set.js';
 import { Loss, NLLLoss, CrossEntropyLoss, type Targets } from '../losses/loss.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
-import { Generator, defaultGenerator } from '../random.js';
+import { Generator, defaultGenerator, checkGenerator } from '../random.js';
 import {
   Tensor, assertFinite, checkShape, formatShape, readTensor, sameShape, sizeOf, toFloat32, trustedTensor, type Shape,
 } from '../tensor.js';
 import { checkFlag, checkHyper, checkInteger, checkOptions } from '../options.js';
 import { privateF32 } from '../memory/view.js';
 import type { Callback, EpochLogs, BatchLogs } from './callbacks.js';
+import { loadModel, loadWeights as loadWeightsInto, saveModel, type LoadOptions, type SaveOptions } from '../io/checkpoint.js';
 import { History } from './callbacks.js';
 
 export interface SequentialOptions {
@@ -59,8 +60,18 @@ export interface FitOptions {
   batchSize?: number;
   /** Reshuffle the training samples before every epoch (default true). */
   shuffle?: boolean;
-  /** Seeds the shuffling; otherwise the default generator (see manualSeed) drives it. */
+  /** Seeds the shuffling; otherwise `generator`, otherwise the default generator (see manualSeed). */
   seed?: number;
+  /** The generator that shuffles (its state moves on); to resume a run exactly, the one a checkpoint restored. */
+  generator?: Generator;
+  /**
+   * The epoch to start at (Keras's initial_epoch): training runs epochs initialEpoch .. epochs-1.
+   * With `seed`, the shuffles of the skipped epochs are drawn and discarded, so a run resumed from
+   * a checkpoint of epoch k shuffles as the uninterrupted run did.
+   */
+  initialEpoch?: number;
+  /** Drop the last batch of each epoch when it is smaller than batchSize (PyTorch's drop_last). */
+  dropLast?: boolean;
   /** Fraction of the samples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
   validationData?: [Tensor | Float32Array, Targets];
@@ -88,7 +99,7 @@ const SEQUENTIAL_OPTIONS = ['inputShape', 'runtime'] as const;
  */
 const owners = new WeakMap<Layer, Sequential>();
 const COMPILE_OPTIONS = ['loss', 'optimizer', 'metrics'] as const;
-const FIT_OPTIONS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'callbacks'] as const;
+const FIT_OPTIONS = ['epochs', 'batchSize', 'shuffle', 'seed', 'generator', 'initialEpoch', 'dropLast', 'validationSplit', 'validationData', 'callbacks'] as const;
 const CALLBACK_HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const;
 
 /** Byte offsets of one arena's buffers (see the file comment). */
@@ -197,6 +208,15 @@ export class Sequential {
     return this.#slab;
   }
 
+  /**
+   * The trainable parameters by PyTorch's names ("0.weight", "0.bias", ...), in PyTorch's order, as
+   * nn.Module.named_parameters(): each Parameter's data and grad are live views.
+   */
+  namedParameters(): [string, Parameter][] {
+    this.#assertLive('namedParameters');
+    return this.#layers.flatMap((l, i) => l.params.map((p): [string, Parameter] => [`${i}.${p.name}`, p]));
+  }
+
   /** Per-sample input and output shapes, once known. */
   get inputShape(): Shape | null { return this.#inShape; }
   get outputShape(): Shape | null { return this.#shapes ? this.#shapes[this.#shapes.length - 1] : null; }
@@ -267,9 +287,12 @@ export class Sequential {
       validation = { x: { ...all, data: all.data.subarray(nTrain * d), count: nVal }, y: { data: targets.data.subarray(nTrain * w), width: w } };
       targets = { data: targets.data.subarray(0, nTrain * w), width: w };
     }
+    if (o.dropLast && train.count < o.batchSize) {
+      throw new InputError(`fit: dropLast with ${train.count} samples and batches of ${o.batchSize} leaves no batch`);
+    }
     const batchSize = Math.min(o.batchSize, train.count);
-    const steps = Math.ceil(train.count / batchSize);
-    const lastBatch = train.count - (steps - 1) * batchSize;
+    const steps = o.dropLast ? Math.floor(train.count / batchSize) : Math.ceil(train.count / batchSize);
+    const lastBatch = o.dropLast ? batchSize : train.count - (steps - 1) * batchSize;
     const shapes = all.shapes;
     this.#layers.forEach((l, i) => {
       for (const b of new Set([batchSize, lastBatch])) {
@@ -290,9 +313,11 @@ export class Sequential {
     const modeBefore = this.#isTraining;
     let stepped = false;
     this.#adoptShapes(shapes);
-    const gen = o.seed !== undefined ? new Generator(o.seed) : defaultGenerator;
+    const gen = o.seed !== undefined ? new Generator(o.seed) : o.generator ?? defaultGenerator;
     const order = new Int32Array(train.count);
     for (let i = 0; i < train.count; i++) order[i] = i;
+    // a seeded run resumed at epoch k shuffles as the run that did not stop: draw the skipped shuffles
+    if (o.seed !== undefined && o.shuffle) for (let e = 0; e < o.initialEpoch; e++) gen.permutation(train.count, order);
     const callbacks = o.callbacks;
     const history = new History();
     let plan: Arena;
@@ -306,7 +331,7 @@ export class Sequential {
       for (const cb of callbacks) await cb.onTrainBegin?.({ epochs: o.epochs, steps, samples: train.count, validation: validation !== null, model: this });
       this.#checkFitGoesOn(0, 0, loss, optimizer);
       this.#setMode(true);
-      for (let epoch = 0; epoch < o.epochs; epoch++) {
+      for (let epoch = o.initialEpoch; epoch < o.epochs; epoch++) {
         if (o.shuffle) gen.permutation(train.count, order);
         for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
         this.#checkFitGoesOn(epoch, 0, loss, optimizer);
@@ -533,6 +558,31 @@ export class Sequential {
     }
     const arena = training ? this.#trainLayout(0, options.batchSize, this.#shapes) : this.#inferLayout(0, options.batchSize, this.#shapes);
     return slabs + alignUp(arena.bytes);
+  }
+
+  /**
+   * The model as the bytes of a safetensors file: its state_dict under PyTorch's names (PyTorch's
+   * load_state_dict takes it), with the architecture in the metadata; with an optimizer (and
+   * scheduler, epoch, shuffle generator) a checkpoint that loadCheckpoint resumes exactly.
+   */
+  save(options?: SaveOptions): Uint8Array {
+    this.#assertLive('save');   // reads only: a callback may checkpoint during fit
+    return saveModel(this, options);
+  }
+
+  /** A model from the bytes save() wrote (use loadCheckpoint for the optimizer too). */
+  static load(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): Sequential {
+    return loadModel(bytes, options);
+  }
+
+  /**
+   * Loads weights by name from a safetensors file (one written from a PyTorch state_dict, or by
+   * save()): all or nothing; a ShapeError names each missing, unexpected or mis-shaped tensor.
+   */
+  loadWeights(bytes: Uint8Array | ArrayBuffer, options?: { strict?: boolean }): this {
+    this.#assertLive('loadWeights');
+    loadWeightsInto(this, bytes, options);
+    return this;
   }
 
   /** Frees the model's wasm memory (and its optimizers' state); the model and its handles cannot be used afterwards. */
@@ -988,6 +1038,9 @@ interface CheckedFitOptions {
   batchSize: number;
   shuffle: boolean;
   seed?: number;
+  generator?: Generator;
+  initialEpoch: number;
+  dropLast: boolean;
   validationSplit?: number;
   validationData?: [Tensor | Float32Array, Targets];
   callbacks: Callback[];
@@ -997,8 +1050,15 @@ interface CheckedFitOptions {
 function checkFitOptions(options: FitOptions): CheckedFitOptions {
   checkOptions('fit', options, FIT_OPTIONS);
   const o = options ?? {};
-  const { epochs = 1, batchSize = 32, shuffle = true, seed, validationSplit, validationData, callbacks = [] } = o;
+  const { epochs = 1, batchSize = 32, shuffle = true, seed, generator, initialEpoch = 0, dropLast = false,
+    validationSplit, validationData, callbacks = [] } = o;
   checkInteger('fit', 'epochs', epochs, 0);
+  checkInteger('fit', 'initialEpoch', initialEpoch, 0, epochs);
+  checkFlag('fit', 'dropLast', dropLast);
+  if (generator !== undefined) {
+    checkGenerator('fit', generator);
+    if (seed !== undefined) throw new ConfigError('fit: give seed or generator, not both');
+  }
   checkInteger('fit', 'batchSize', batchSize, 1);
   checkFlag('fit', 'shuffle', shuffle);
   if (seed !== undefined) checkInteger('fit', 'seed', seed, Number.MIN_SAFE_INTEGER);
@@ -1022,7 +1082,7 @@ function checkFitOptions(options: FitOptions): CheckedFitOptions {
     }
     return bound;
   });
-  return { epochs, batchSize, shuffle, seed, validationSplit, validationData, callbacks: hooks };
+  return { epochs, batchSize, shuffle, seed, generator, initialEpoch, dropLast, validationSplit, validationData, callbacks: hooks };
 }
 
 /** The batchSize option of evaluate / predict (default 256). */

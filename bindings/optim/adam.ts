@@ -56,6 +56,10 @@ export abstract class AdamBase extends Optimizer {
       this.allocState(amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq']);
   }
 
+  override config() {
+    return { type: this.owner, lr: this.lr, betas: [this.beta1, this.beta2], eps: this.eps, weightDecay: this.weightDecay, amsgrad: this.amsgrad };
+  }
+
   /**
    * Copies of the state buffers under PyTorch's names (exp_avg, exp_avg_sq, and max_exp_avg_sq with
    * amsgrad), each laid out like the parameter slab: parameter i's state starts at

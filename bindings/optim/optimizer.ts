@@ -21,8 +21,9 @@ export abstract class Optimizer implements SlabClient {
   #stepCount = 0;
   /** Why the optimizer cannot step any more (disposed, or its model was), else null. */
   #retired: string | null = null;
-  /** Byte offsets of the state slabs, by name; freed together. */
+  /** Byte offsets of the state slabs, freed together, and their names (torch.optim's). */
   #state: number[] = [];
+  #stateNames: readonly string[] = [];
 
   protected constructor(owner: string, source: ParamSource) {
     this.#owner = owner;
@@ -122,8 +123,59 @@ export abstract class Optimizer implements SlabClient {
     const ptrs = p.heap.transaction(() => names.map((n) => p.heap.alloc(p.size * 4, `${this.#owner} ${n} (optimizer state)`)));
     for (const ptr of ptrs) p.rt.kernels.fill_f32(ptr, p.size, 0);
     this.#state = ptrs;
+    this.#stateNames = Object.freeze([...names]);
     p.attach(this);
     return ptrs;
+  }
+
+  /** The constructor's options, as JSON (saved in checkpoints; see io/checkpoint.ts). */
+  abstract config(): { type: string; [option: string]: unknown };
+
+  /**
+   * The state per parameter under torch.optim's names, in the parameters' order:
+   * [ { exp_avg: Float32Array, ... } for parameter 0, ... ] (copies), and the step count.
+   */
+  exportState(): { step: number; params: Record<string, Float32Array>[] } {
+    this.assertLive();
+    const p = this.params, f32 = p.heap.f32;
+    const params = p.params.map((param) => {
+      const offset = (param.ptr - p.ptr) >>> 2;
+      const record: Record<string, Float32Array> = {};
+      this.#stateNames.forEach((name, k) => {
+        const at = (this.#state[k] >>> 2) + offset;
+        record[name] = f32.slice(at, at + param.size);
+      });
+      return record;
+    });
+    return { step: this.#stepCount, params };
+  }
+
+  /**
+   * Loads what exportState gave (or torch.optim's state of the same model), all or nothing: every
+   * name this optimizer keeps must be there for every parameter, with its length and finite values.
+   */
+  importState(state: { step: number; params: Record<string, ArrayLike<number>>[] }): void {
+    this.assertLive();
+    const p = this.params;
+    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`${this.#owner}: the step count must be an integer >= 0, got ${describe(state.step)}`);
+    if (state.params.length !== p.params.length) {
+      throw new ConfigError(`${this.#owner}: the state is for ${state.params.length} parameters, the model has ${p.params.length}`);
+    }
+    const checked = p.params.map((param, i) => this.#stateNames.map((name) => {
+      const v = state.params[i][name];
+      if (!v || v.length !== param.size) {
+        throw new ConfigError(`${this.#owner}: the state '${name}' of parameter ${i} (${param.name}) has ${v ? v.length : 'no'} values, it needs ${param.size}`);
+      }
+      const f = Float32Array.from(v);
+      if (!f.every(Number.isFinite)) throw new ConfigError(`${this.#owner}: the state '${name}' of parameter ${i} is not finite`);
+      return f;
+    }));
+    const f32 = p.heap.f32;
+    p.params.forEach((param, i) => {
+      const offset = (param.ptr - p.ptr) >>> 2;
+      this.#stateNames.forEach((_, k) => f32.set(checked[i][k], (this.#state[k] >>> 2) + offset));
+    });
+    this.#stepCount = state.step;
   }
 
   /** A copy of a state buffer from allocState (params.size floats, slab layout). */

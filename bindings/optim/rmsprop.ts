@@ -66,6 +66,10 @@ export class RMSprop extends Optimizer {
     this.#momentumBuffer = at('momentum_buffer');
   }
 
+  override config() {
+    return { type: 'RMSprop', lr: this.lr, alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered };
+  }
+
   /**
    * Copies of the state buffers under PyTorch's names (square_avg; grad_avg when centered;
    * momentum_buffer when momentum > 0), each laid out like the parameter slab.

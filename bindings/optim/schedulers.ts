@@ -27,7 +27,7 @@ function checkInteger(owner: string, name: string, value: number, min: number): 
  */
 export abstract class LRScheduler implements Callback {
   /** The learning rate when the scheduler was made (torch: base_lrs[0], from initial_lr). */
-  readonly baseLr: number;
+  baseLr: number;
   /** Steps taken (torch: last_epoch). */
   lastEpoch = 0;
   private lastLr: number;
@@ -62,6 +62,24 @@ export abstract class LRScheduler implements Callback {
     this.step();
   }
 
+  /** The constructor's options as JSON, with the type (saved in checkpoints). */
+  abstract config(): { type: string; [option: string]: unknown };
+
+  /** What a checkpoint keeps of the scheduler (torch: last_epoch, base_lrs, _last_lr). */
+  exportState(): Record<string, number> {
+    return { lastEpoch: this.lastEpoch, baseLr: this.baseLr, lastLr: this.lastLr };
+  }
+
+  importState(state: Record<string, unknown>): void {
+    const { lastEpoch, baseLr, lastLr } = state;
+    if (!Number.isSafeInteger(lastEpoch) || (lastEpoch as number) < 0 || !Number.isFinite(baseLr) || !Number.isFinite(lastLr)) {
+      throw new ConfigError(`${this.config().type}: invalid scheduler state ${JSON.stringify(state)}`);
+    }
+    this.lastEpoch = lastEpoch as number;
+    this.baseLr = baseLr as number;
+    this.lastLr = lastLr as number;
+  }
+
   /** The rate for lastEpoch, from the optimizer's current rate (torch's chainable get_lr). */
   protected abstract getLr(): number;
 }
@@ -89,6 +107,8 @@ export class StepLR extends LRScheduler {
     this.gamma = gamma;
   }
 
+  config() { return { type: 'StepLR', stepSize: this.stepSize, gamma: this.gamma }; }
+
   protected getLr(): number {
     const lr = this.optimizer.lr;
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return lr;
@@ -113,6 +133,8 @@ export class ExponentialLR extends LRScheduler {
     super(optimizer);
     this.gamma = gamma;
   }
+
+  config() { return { type: 'ExponentialLR', gamma: this.gamma }; }
 
   protected getLr(): number {
     const lr = this.optimizer.lr;
@@ -146,6 +168,8 @@ export class CosineAnnealingLR extends LRScheduler {
     this.tMax = tMax;
     this.etaMin = etaMin;
   }
+
+  config() { return { type: 'CosineAnnealingLR', tMax: this.tMax, etaMin: this.etaMin }; }
 
   protected getLr(): number {
     const lr = this.optimizer.lr, e = this.lastEpoch, T = this.tMax, etaMin = this.etaMin;
@@ -350,6 +374,25 @@ export class ReduceLROnPlateau implements Callback {
 
   getLastLr(): number {
     return this.lastLr;
+  }
+
+  config() {
+    return { type: 'ReduceLROnPlateau', mode: this.mode, factor: this.factor, patience: this.patience, threshold: this.threshold,
+      thresholdMode: this.thresholdMode, cooldown: this.cooldown, minLr: this.minLr, eps: this.eps, ...(this.monitor ? { monitor: this.monitor } : {}) };
+  }
+
+  exportState(): Record<string, number> {
+    return { lastEpoch: this.lastEpoch, lastLr: this.lastLr, best: this.best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter };
+  }
+
+  importState(state: Record<string, unknown>): void {
+    const { lastEpoch, lastLr, best, numBadEpochs, cooldownCounter } = state as Record<string, number>;
+    const ints = [lastEpoch, numBadEpochs, cooldownCounter];
+    if (!ints.every((v) => Number.isSafeInteger(v) && v >= 0) || !Number.isFinite(lastLr) || typeof best !== 'number' || Number.isNaN(best)) {
+      throw new ConfigError(`ReduceLROnPlateau: invalid scheduler state ${JSON.stringify(state)}`);
+    }
+    Object.assign(this, { lastEpoch, best, numBadEpochs, cooldownCounter });
+    this.lastLr = lastLr;
   }
 
   /** fit() callback: steps with logs[monitor] (default val_loss, or loss without validation). */

@@ -41,6 +41,10 @@ export class SGD extends Optimizer {
     [this.#momentumBuffer = 0] = this.allocState(momentum !== 0 ? ['momentum_buffer'] : []);
   }
 
+  override config() {
+    return { type: 'SGD', lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov };
+  }
+
   /** A copy of the momentum buffer (slab layout), or null without momentum. */
   state(): Record<string, Float32Array> {
     this.assertLive();
