@@ -4,6 +4,7 @@ import { initWith, createRuntimeWith, type InitOptions, type Runtime } from './r
 import { nodeSource } from './runtime/source-node.js';
 
 export * from './api.js';
+export { saveModelFile, loadModelFile, loadCheckpointFile } from './io/files-node.js';
 export { loadMnist } from './data/mnist-node.js';
 
 /** Loads the kernels and makes them the default runtime for models built afterwards. */

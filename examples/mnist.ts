@@ -5,11 +5,15 @@
 //   npm run mnist -- --optimizer adam --lr 0.001 --epochs 5
 //   npm run mnist -- --validation-split 0.1 --plots charts/
 //   npm run mnist -- --epochs 3 --json              last line: one JSON object with the results
+//   npm run mnist -- --save mlp.safetensors         a checkpoint after every epoch (weights, optimizer, position)
+//   npm run mnist -- --resume mlp.safetensors --epochs 20    continue that run to 20 epochs in all
+//   npm run mnist -- --epochs 10 --stop-after 3 --save x.safetensors    stop as if interrupted after epoch 3
+//   npm run mnist -- --export-onnx mlp.onnx         the trained model as ONNX
 
 import { parseArgs } from 'node:util';
 import {
-  init, manualSeed, loadMnist, scalePixels, NLLLoss, CrossEntropyLoss, CosineAnnealingLR, type Optimizer, type Callback, ProgressBar, SimdnetError, argmax, classificationReport,
-  confusionMatrix, type Tier,
+  init, loadMnist, scalePixels, NLLLoss, CrossEntropyLoss, CosineAnnealingLR, type Optimizer, type Callback, ProgressBar, SimdnetError, argmax, classificationReport,
+  confusionMatrix, type Tier, saveModelFile, loadCheckpointFile, Conv2d, type Sequential, ConfigError,
 } from '../bindings/index.js';
 import { OPTIMIZERS, courseMlp, mnistCnn, makeOptimizer, type OptimizerName } from './lib/common.js';
 
@@ -18,7 +22,8 @@ const MNIST_MEAN = 0.1307, MNIST_STD = 0.3081;
 type ModelName = (typeof MODELS)[number];
 
 const USAGE = `usage: npm run mnist -- [--model mlp|cnn] [--epochs N] [--lr X] [--batch-size N] [--lr-schedule none|cosine] [--optimizer ${OPTIMIZERS.join('|')}] ` +
-  `[--validation-split F] [--plots DIR] [--seed N] [--train-limit N] [--test-limit N] [--tier simd|relaxed|auto] [--json]`;
+  `[--validation-split F] [--plots DIR] [--seed N] [--train-limit N] [--test-limit N] [--tier simd|relaxed|auto] ` +
+  `[--save FILE] [--resume FILE] [--stop-after N] [--export-onnx FILE] [--json]`;
 
 function options() {
   const { values } = parseArgs({
@@ -35,6 +40,10 @@ function options() {
       'train-limit': { type: 'string' },
       'test-limit': { type: 'string' },
       tier: { type: 'string', default: 'simd' },
+      save: { type: 'string' },
+      resume: { type: 'string' },
+      'export-onnx': { type: 'string' },
+      'stop-after': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -72,21 +81,21 @@ function options() {
     trainLimit: values['train-limit'] === undefined ? undefined : num('train-limit', values['train-limit'], true),
     testLimit: values['test-limit'] === undefined ? undefined : num('test-limit', values['test-limit'], true),
     tier: values.tier as Tier,
+    save: values.save,
+    resume: values.resume,
+    exportOnnx: values['export-onnx'],
+    stopAfter: values['stop-after'] === undefined ? undefined : num('stop-after', values['stop-after'], true),
     json: values.json,
   };
 }
 
-/**
- * torch's CosineAnnealingLR with T_max = every training step, stepped after each batch: the rate
- * falls from lr to 0 along half a cosine over the whole run.
- */
-function cosineOverAllSteps(optimizer: Optimizer): Callback {
-  let schedule: CosineAnnealingLR | null = null;
-  return {
-    onTrainBegin(info) { schedule = new CosineAnnealingLR(optimizer, { tMax: info.steps * info.epochs }); },
-    onBatchEnd() { schedule!.step(); },
-  };
+/** Steps a scheduler after every batch (the CNN's cosine schedule runs over all steps of the run). */
+function everyBatch(schedule: CosineAnnealingLR): Callback {
+  return { onBatchEnd() { schedule.step(); } };
 }
+
+/** The input preprocessing a model of this kind trains on, recorded in its files. */
+const PREPROCESSING = { mlp: 'unit', cnn: 'standard' } as const;
 
 async function main(): Promise<void> {
   const opts = options();
@@ -103,26 +112,45 @@ async function main(): Promise<void> {
   const xTest = prepare(mnist.test.images);
   const log = opts.json ? () => {} : (s: string) => console.log(s);
 
+  // a run resumed from a checkpoint (weights, optimizer, scheduler, epoch, generators) continues
+  // exactly where it stopped; otherwise the model of --model, as the recipe makes it
+  const stepsPerEpoch = Math.ceil((mnist.train.count - Math.floor(mnist.train.count * (opts.validationSplit ?? 0))) / opts.batchSize);
+  let model: Sequential, optimizer: Optimizer, schedule: CosineAnnealingLR | null = null, initialEpoch = 0;
+  if (opts.resume) {
+    const ck = await loadCheckpointFile(opts.resume);
+    if (!ck.optimizer || ck.epoch === null) throw new ConfigError(`--resume: ${opts.resume} is a model without an optimizer or epoch, not a checkpoint (save one with --save)`);
+    if ((ck.model.layers[0] instanceof Conv2d ? 'cnn' : 'mlp') !== opts.model) throw new ConfigError(`--resume: ${opts.resume} holds the other model; pass --model ${opts.model === 'cnn' ? 'mlp' : 'cnn'}`);
+    ({ model, optimizer } = { model: ck.model, optimizer: ck.optimizer });
+    schedule = ck.scheduler instanceof CosineAnnealingLR ? ck.scheduler : null;
+    initialEpoch = ck.epoch;
+    if (initialEpoch >= opts.epochs) throw new ConfigError(`--resume: ${opts.resume} has ${initialEpoch} epochs already; --epochs (the total) must be more`);
+  } else {
+    model = opts.model === 'cnn' ? mnistCnn(opts.seed) : courseMlp(opts.seed);
+    optimizer = makeOptimizer(opts.optimizer, model, opts.lr);
+    if (opts.lrSchedule === 'cosine') schedule = new CosineAnnealingLR(optimizer, { tMax: stepsPerEpoch * opts.epochs });
+  }
   // the MLP ends in LogSoftmax (NLLLoss), the CNN in logits (CrossEntropyLoss)
-  const model = opts.model === 'cnn' ? mnistCnn(opts.seed) : courseMlp(opts.seed);
-  const optimizer = makeOptimizer(opts.optimizer, model, opts.lr);
   model.compile({ loss: opts.model === 'cnn' ? new CrossEntropyLoss() : new NLLLoss(), optimizer });
+  const metadata = { 'mnist.preprocessing': PREPROCESSING[opts.model] };
   log(model.summary());
   log(`MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; ` +
     `${opts.optimizer} lr ${opts.lr}${opts.lrSchedule === 'cosine' ? ' cosine-annealed to 0 over the run' : ''}, batch ${opts.batchSize}, seed ${opts.seed}` +
     `${opts.validationSplit ? `, validation split ${opts.validationSplit}` : ''}, wasm tier '${rt.tier}'`);
 
   const testAccuracy: number[] = [], testLoss: number[] = [];
+  if (initialEpoch) log(`resuming ${opts.resume} after epoch ${initialEpoch}`);
   const history = await model.fit(xTrain, mnist.train.labels, {
     epochs: opts.epochs,
+    initialEpoch,
     batchSize: opts.batchSize,
     seed: opts.seed,
     validationSplit: opts.validationSplit,
     callbacks: [
       new ProgressBar(),
-      ...(opts.lrSchedule === 'cosine' ? [cosineOverAllSteps(optimizer)] : []),
+      ...(schedule ? [everyBatch(schedule)] : []),
       {
-        onEpochEnd(epoch, logs) {
+        async onEpochEnd(epoch, logs) {
+          if (opts.save) await saveModelFile(model, opts.save, { optimizer, scheduler: schedule ?? undefined, epoch: epoch + 1, metadata });
           const test = model.evaluate(xTest, mnist.test.labels);
           testAccuracy.push(test.accuracy);
           testLoss.push(test.loss);
@@ -130,6 +158,8 @@ async function main(): Promise<void> {
           log(`epoch ${String(epoch + 1).padStart(2)}/${opts.epochs}  train loss ${logs.loss.toFixed(4)}  ` +
             `train acc ${(logs.accuracy * 100).toFixed(2)}%${val}  test acc ${(test.accuracy * 100).toFixed(2)}%  ` +
             `(${logs.seconds.toFixed(2)} s)`);
+          // --stop-after N: stop as an interrupted run would, checkpoint written (resume with --resume)
+          if (opts.stopAfter !== undefined && epoch + 1 >= opts.stopAfter) return false;
         },
       },
     ],
@@ -139,6 +169,14 @@ async function main(): Promise<void> {
   const predicted = argmax(model.predict(xTest));
   const report = classificationReport(mnist.test.labels, predicted, { classes: 10 });
   log('\n' + report.toString());
+  if (opts.save) log(`checkpoint written to ${opts.save}`);
+  if (opts.exportOnnx) {
+    const onnxEntry = '../bindings/entry/onnx.js';
+    const { exportOnnx } = await import(onnxEntry) as { exportOnnx(m: Sequential): Uint8Array };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(opts.exportOnnx, exportOnnx(model));
+    log(`ONNX model written to ${opts.exportOnnx}`);
+  }
   if (opts.plots) {
     const { trainingCurves, confusionMatrixHeatmap, writeSvg } = await import('./lib/plots.js');
     const { join } = await import('node:path');

@@ -6,6 +6,7 @@ import { inlineSource } from '../runtime/source-inline.js';
 import { readWasmFile } from '../runtime/read-file.js';
 
 export * from '../api.js';
+export { saveModelFile, loadModelFile, loadCheckpointFile } from '../io/files-node.js';
 export { loadMnist } from '../data/mnist-node.js';
 
 /** The embedded bytes by default; init({ wasm: path }) still reads files. */

@@ -36,6 +36,8 @@ export interface SaveOptions {
   epoch?: number;
   /** The generator fit shuffles with (fit's `generator` option), saved so that resuming shuffles alike. */
   generator?: Generator;
+  /** Your own strings for the file's __metadata__ (e.g. the input preprocessing); names may not start with 'simdnet.'. */
+  metadata?: Record<string, string>;
 }
 
 export interface LoadOptions {
@@ -44,6 +46,8 @@ export interface LoadOptions {
 
 export interface Checkpoint {
   model: Sequential;
+  /** The file's __metadata__ (the simdnet.* entries included). */
+  metadata: Record<string, string>;
   /** The optimizer, rebuilt with its options and state, or null if the file has none. */
   optimizer: Optimizer | null;
   scheduler: LRScheduler | ReduceLROnPlateau | null;
@@ -67,15 +71,20 @@ function parse(text: string, what: string): unknown {
 
 /** The bytes of a safetensors file of the model (and, with options, of a resumable checkpoint). */
 export function saveModel(model: Sequential, options: SaveOptions = {}): Uint8Array {
-  checkOptions('save', options, ['optimizer', 'scheduler', 'epoch', 'generator']);
+  checkOptions('save', options, ['optimizer', 'scheduler', 'epoch', 'generator', 'metadata']);
   options ??= {};
+  const extra = options.metadata ?? {};
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra) ||
+      !Object.entries(extra).every(([k, v]) => typeof v === 'string' && !k.startsWith('simdnet.') && k !== 'format')) {
+    throw new ConfigError("save: metadata must map names (not 'format' or 'simdnet.*') to strings");
+  }
   const architecture = architectureOf(model.layers, model.inputShape);
   const tensors: [string, TensorToWrite][] = [];
   const integerBuffers = new Set(expectedState(architecture).filter((t) => t.integer).map((t) => t.name));
   for (const [name, t] of Object.entries(model.stateDict())) {
     tensors.push([name, { dtype: integerBuffers.has(name) ? 'I64' : 'F32', shape: t.shape, data: t.data }]);
   }
-  const metadata: Record<string, string> = { format: 'pt', 'simdnet.architecture': JSON.stringify(architecture) };
+  const metadata: Record<string, string> = { ...extra, format: 'pt', 'simdnet.architecture': JSON.stringify(architecture) };
   const { optimizer, scheduler, epoch, generator } = options;
   if (optimizer !== undefined) {
     if (!(optimizer instanceof Optimizer)) throw new ConfigError(`save: optimizer must be an Optimizer, got ${describe(optimizer)}`);
@@ -144,7 +153,7 @@ export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, options: LoadOpt
       }
       defaultGenerator.setState(training.default);   // last: nothing can fail after it
     }
-    return { model, optimizer, scheduler, epoch: training?.epoch ?? null, generator };
+    return { model, metadata: { ...file.metadata }, optimizer, scheduler, epoch: training?.epoch ?? null, generator };
   } catch (e) {
     model.dispose();
     throw e instanceof FormatError ? e : new FormatError(`loadCheckpoint: ${(e as Error).message}`, { cause: e });
@@ -246,7 +255,10 @@ function optimizerOf(model: Sequential, meta: unknown, file: SafetensorsFile): O
   }
   let optimizer: Optimizer;
   try {
-    optimizer = OPTIMIZERS[m.type](model, m.options as Record<string, unknown>);
+    // a schedule may have annealed the rate to 0, which constructors refuse and the lr setter takes
+    const options = m.options as Record<string, unknown>;
+    optimizer = OPTIMIZERS[m.type](model, { ...options, lr: options.lr === 0 ? 1 : options.lr });
+    if (options.lr === 0) optimizer.lr = 0;
   } catch (e) {
     throw new FormatError(`simdnet.optimizer: ${(e as Error).message}`, { cause: e });
   }
