@@ -3,13 +3,15 @@
 its MNIST test accuracy as one JSON object: "a model saved by simdnet loads in PyTorch and
 gives the same test accuracy".
 
-    /usr/bin/python3 tools/check_in_torch.py model.safetensors --model mlp|cnn
+    /usr/bin/python3 tools/check_in_torch.py model.safetensors [--model mlp|cnn|arch]
 
   --model mlp   the course MLP: Linear(784,64)-ReLU-Linear(64,32)-ReLU-Linear(32,32)-ReLU-
                 Linear(32,10)-LogSoftmax(1), NLLLoss
   --model cnn   the README's MNIST CNN: Conv2d(1,32,5,p2)-ReLU-MaxPool2d(2)-Conv2d(32,64,5,p2)-
                 ReLU-MaxPool2d(2)-Flatten-Linear(3136,128)-ReLU-Linear(128,10), CrossEntropyLoss
-  (without --model, the first layer of the file's simdnet.architecture decides)
+  --model arch  the nn.Sequential that the file's simdnet.architecture describes (any of simdnet's
+                layers; the default when the file has one): NLLLoss after a LogSoftmax, else
+                CrossEntropyLoss; inputs "standard" if it has a Conv2d, else "unit"
 
 The file's tensors go through load_state_dict(strict=True) after the optimizer tensors of a
 checkpoint ("optimizer.state.*") are dropped; num_batches_tracked (I64) stays an int64 tensor.
@@ -57,6 +59,39 @@ def mnist_cnn():
         nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def from_architecture(arch):
+    """The nn.Sequential of a simdnet architecture (the file's simdnet.architecture metadata)."""
+    layers = []
+    for c in arch['layers']:
+        t = c['type']
+        if t == 'Linear':
+            layers.append(nn.Linear(c['inFeatures'], c['outFeatures'], bias=c.get('bias', True)))
+        elif t == 'Conv2d':
+            layers.append(nn.Conv2d(c['inChannels'], c['outChannels'], tuple(c['kernelSize']), stride=tuple(c['stride']),
+                                    padding=tuple(c['padding']), dilation=tuple(c['dilation']), bias=c.get('bias', True)))
+        elif t == 'MaxPool2d':
+            layers.append(nn.MaxPool2d(tuple(c['kernelSize']), stride=tuple(c['stride']), padding=tuple(c['padding'])))
+        elif t == 'AvgPool2d':
+            layers.append(nn.AvgPool2d(tuple(c['kernelSize']), stride=tuple(c['stride']), padding=tuple(c['padding']),
+                                       count_include_pad=c.get('countIncludePad', True)))
+        elif t in ('BatchNorm1d', 'BatchNorm2d'):
+            layers.append(getattr(nn, t)(c['numFeatures'], eps=c['eps'], momentum=c['momentum'], affine=c['affine'],
+                                         track_running_stats=c['trackRunningStats']))
+        elif t == 'Dropout':
+            layers.append(nn.Dropout(c['p']))
+        elif t == 'LeakyReLU':
+            layers.append(nn.LeakyReLU(c['negativeSlope']))
+        elif t == 'GELU':
+            layers.append(nn.GELU(approximate=c.get('approximate', 'none')))
+        elif t in ('Softmax', 'LogSoftmax'):
+            layers.append(getattr(nn, t)(dim=c['dim']))
+        elif t in ('ReLU', 'Sigmoid', 'Tanh', 'Flatten'):
+            layers.append(getattr(nn, t)())
+        else:
+            raise ValueError(f'no torch layer for {t}')
+    return nn.Sequential(*layers)
 
 
 MODELS = {
@@ -163,7 +198,8 @@ def evaluate(model, x, labels, loss, batch=1000):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('file')
-    ap.add_argument('--model', choices=sorted(MODELS))
+    ap.add_argument('--model', choices=sorted(MODELS) + ['arch'],
+                    help="mlp, cnn, or arch: the nn.Sequential the file's simdnet.architecture describes (the default when it has one)")
     ap.add_argument('--preprocessing', choices=['unit', 'standard'])
     ap.add_argument('--mnist-dir', default=MNIST_DIR)
     ap.add_argument('--test-limit', type=int, default=None)
@@ -171,13 +207,19 @@ def main(argv=None):
     torch.set_num_threads(1)
 
     tensors, metadata = read_safetensors(args.file)
-    kind = args.model
+    arch = json.loads(metadata.get('simdnet.architecture', 'null'))
+    kind = args.model or ('arch' if arch else None)
     if kind is None:
-        arch = json.loads(metadata.get('simdnet.architecture', 'null'))
+        ap.error('the file has no simdnet.architecture: pass --model mlp|cnn')
+    if kind == 'arch':
         if not arch:
-            ap.error('the file has no simdnet.architecture: pass --model mlp|cnn')
-        kind = 'cnn' if arch['layers'][0]['type'] == 'Conv2d' else 'mlp'
-    spec = MODELS[kind]
+            ap.error('--model arch: the file has no simdnet.architecture')
+        last = arch['layers'][-1]['type']
+        conv = any(c['type'] == 'Conv2d' for c in arch['layers'])
+        spec = {'build': lambda: from_architecture(arch), 'input': tuple(arch['inputShape'] or (784,)),
+                'preprocessing': 'standard' if conv else 'unit', 'loss': 'nll' if last == 'LogSoftmax' else 'cross_entropy'}
+    else:
+        spec = MODELS[kind]
     preprocessing = args.preprocessing or metadata.get('mnist.preprocessing') or spec['preprocessing']
 
     dropped = [k for k in tensors if k.startswith(OPTIMIZER_PREFIX)]

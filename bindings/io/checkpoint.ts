@@ -13,7 +13,7 @@
 // PyTorch: model.load_state_dict(safetensors.torch.load_file(path), strict=False) ignores the
 // optimizer tensors, or filter them out by their prefix (the README has the snippet).
 
-import { ConfigError, FormatError, ShapeError, StateError, describe } from '../errors.js';
+import { ConfigError, FormatError, InputError, ShapeError, StateError, describe } from '../errors.js';
 import { Sequential } from '../model/sequential.js';
 import type { Runtime } from '../runtime/load.js';
 import { Optimizer } from '../optim/optimizer.js';
@@ -172,20 +172,34 @@ export function loadWeights(model: Sequential, bytes: Uint8Array | ArrayBuffer, 
   const file = decodeSafetensors(bytes, 'loadWeights');
   const expected = model.stateDict();
   const dict: Record<string, { data: Float32Array; shape: number[] }> = {};
-  const missing: string[] = [], unexpected: string[] = [];
+  const missing: string[] = [], unexpected: string[] = [], misshaped: string[] = [];
   for (const name of Object.keys(expected)) {
     const t = file.tensors.get(name);
+    const want = expected[name].shape;
+    if (t && (t.shape.length !== want.length || t.shape.some((d, k) => d !== want[k]))) {
+      misshaped.push(`'${name}' is [${t.shape.join(', ')}], the model needs [${want.join(', ')}]`);
+    }
     if (t) dict[name] = { data: t.data, shape: t.shape };
     else if (strict) missing.push(name);
     else dict[name] = { data: expected[name].data, shape: [...expected[name].shape] };
   }
   for (const name of file.tensors.keys()) if (!(name in expected) && !name.startsWith(OPTIMIZER_PREFIX)) unexpected.push(name);
-  if (missing.length || (strict && unexpected.length)) {
-    throw new ShapeError(`loadWeights: ${missing.length ? `missing ${missing.map((n) => `'${n}'`).join(', ')}` : ''}` +
-      `${missing.length && unexpected.length && strict ? '; ' : ''}${strict && unexpected.length ? `unexpected ${unexpected.map((n) => `'${n}'`).join(', ')}` : ''}` +
-      ' (the file\'s names must be the model\'s state_dict names, e.g. 0.weight)');
+  const problems = [
+    ...(missing.length ? [`missing ${missing.map((n) => `'${n}'`).join(', ')}`] : []),
+    ...(strict && unexpected.length ? [`unexpected ${unexpected.map((n) => `'${n}'`).join(', ')}`] : []),
+    ...(misshaped.length ? [`mis-shaped ${misshaped.join('; ')}`] : []),
+  ];
+  if (problems.length) {
+    throw new ShapeError(`loadWeights: ${problems.join('; ')} (the file's names and shapes must be the model's state_dict's, e.g. 0.weight [out, in])`);
   }
-  model.loadStateDict(dict);
+  try {
+    model.loadStateDict(dict);
+  } catch (e) {
+    if (e instanceof ShapeError || e instanceof InputError) {
+      throw new (e.constructor as typeof ShapeError)(`loadWeights: ${e.message.replace(/^loadStateDict: /, '')}`, { cause: e });
+    }
+    throw e;
+  }
 }
 
 function modelOf(file: SafetensorsFile, runtime: Runtime | undefined): Sequential {
