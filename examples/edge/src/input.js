@@ -1,6 +1,6 @@
 // The image of a POST /predict: 784 pixels (one 28x28 MNIST image, rows first) as
 //   - raw bytes (Content-Type: application/octet-stream): 784 uint8, 0..255;
-//   - JSON: an array of 784 numbers, or { "pixels": [...] }, the pixels either in [0, 1] or in
+//   - JSON (any other Content-Type): an array of 784 numbers, or { "pixels": [...] }, the pixels either in [0, 1] or in
 //     0..255 (read as 0..255 when any value is above 1); 28 rows of 28 numbers are taken too.
 // Returns the input as the model takes it: a [1, 784] Tensor in [0, 1], scaled as scalePixels
 // scales (v * (1 / 255) in float32). What is wrong with the input is the library's typed error
@@ -18,15 +18,13 @@ export async function readImage(request) {
     // toTensor checks the length against the shape (a ShapeError) and scales by 1/255
     return toTensor(bytes, [1, PIXELS]);
   }
-  if (type !== '' && type !== 'application/json' && type !== 'text/plain') {
-    throw new FormatError(`predict: Content-Type ${type} is neither application/json nor application/octet-stream`);
-  }
+  // anything else is read as JSON (curl -d sends application/x-www-form-urlencoded)
   const text = await request.text();
   let body;
   try {
     body = JSON.parse(text);
   } catch (e) {
-    throw new FormatError(`predict: the body is not valid JSON (${e.message})`, { cause: e });
+    throw new FormatError(`predict: the body is not valid JSON (${e.message}); send JSON, or 784 bytes as application/octet-stream`, { cause: e });
   }
   let pixels = Array.isArray(body) ? body : body !== null && typeof body === 'object' && 'pixels' in body ? body.pixels : undefined;
   if (!Array.isArray(pixels)) {
