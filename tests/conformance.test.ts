@@ -86,6 +86,9 @@ describe('conformance: tier simd', () => {
       expect(r.tier).toBe('simd');
       expect(r.runtime.entry, `${target} got the package's ${r.runtime.entry} entry`).toBe(EXPECTED_ENTRY[target]);
       if (target === 'node20' || target === 'node24') expect(r.runtime.version, `${target} is ${r.how}`).toMatch(target === 'node20' ? /^20\./ : /^24\./);
+      // save then load is bit-exact here too (weights and predictions), and a resumed checkpoint trains on
+      expect(r.cnn?.save?.loadedSame, `${target}: Sequential.load(model.save()) gives the same bits`).toBe(true);
+      expect(r.cnn?.save?.resumed, `${target}: the resumed checkpoint trained`).not.toEqual(r.cnn?.fit?.state);
       expectNonTrivial(r);
     }, 60_000);
   }

@@ -177,7 +177,7 @@ function quadrantImages(gen, n) {
  * Flatten, Linear(288, 4); Adam through fit, then predict and evaluate.
  */
 async function cnn(s) {
-  const { Generator, Sequential, Linear, ReLU, Conv2d, BatchNorm2d, MaxPool2d, Flatten, CrossEntropyLoss, Adam, Tensor } = s;
+  const { Generator, Sequential, Linear, ReLU, Conv2d, BatchNorm2d, MaxPool2d, Flatten, CrossEntropyLoss, Adam, Tensor, loadCheckpoint } = s;
   const N = 48;
   const data = quadrantImages(new Generator(31), N);
   const init = new Generator(32);
@@ -192,10 +192,22 @@ async function cnn(s) {
   const afterFit = stateDigest(model);
   const predictions = model.predict(new Tensor(data.x, [N, ...data.shape]), { batchSize: 16 });
   const evaluation = model.evaluate(data.x, data.y, { batchSize: 20 });
-  model.dispose();
+  // save and load (issue 9): the file's bytes, the loaded model's predictions, and a checkpoint
+  // resumed for one more epoch, on every runtime
+  const optimizer = new Adam(model, { lr: 0.003 });   // a fresh one: the compiled one stays as it was
+  const file = model.save({ optimizer, epoch: 3 });
+  const loaded = Sequential.load(file);
+  const loadedPredictions = loaded.predict(new Tensor(data.x, [N, ...data.shape]), { batchSize: 16 });
+  const loadedSame = digest(loadedPredictions.data) === digest(predictions.data) && JSON.stringify(stateDigest(loaded)) === JSON.stringify(afterFit);
+  const ck = loadCheckpoint(file);
+  ck.model.compile({ loss: new CrossEntropyLoss(), optimizer: ck.optimizer });
+  await ck.model.fit(data.x, data.y, { epochs: 4, initialEpoch: ck.epoch, batchSize: 8, seed: 41 });
+  const resumed = stateDigest(ck.model);
+  for (const m of [model, loaded, ck.model]) m.dispose();
   return {
     data: dataDigest(data), initial, fit: { history: historyBits(history), state: afterFit },
     predict: { shape: predictions.shape, digest: digest(predictions.data) },
+    save: { file: fnv1a(file), bytes: file.length, loadedSame, resumed },
     evaluate: { loss: f64hex(evaluation.loss), accuracy: f64hex(evaluation.accuracy) },
     values: { fitLoss: history.history.loss, valLoss: history.history.val_loss, evaluate: evaluation },
   };
