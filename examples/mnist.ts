@@ -171,8 +171,7 @@ async function main(): Promise<void> {
   log('\n' + report.toString());
   if (opts.save) log(`checkpoint written to ${opts.save}`);
   if (opts.exportOnnx) {
-    const onnxEntry = '../bindings/entry/onnx.js';
-    const { exportOnnx } = await import(onnxEntry) as { exportOnnx(m: Sequential): Uint8Array };
+    const { exportOnnx } = await import('../bindings/entry/onnx.js');
     const { writeFile } = await import('node:fs/promises');
     await writeFile(opts.exportOnnx, exportOnnx(model));
     log(`ONNX model written to ${opts.exportOnnx}`);

