@@ -2,7 +2,8 @@
 //  - simdnet -> ONNX -> onnxruntime-node: outputs within 1e-5 of predict (MLP, CNN, each layer);
 //  - simdnet -> ONNX -> simdnet: the same layers, bit-identical weights and predictions;
 //  - torch.onnx.export -> simdnet: PyTorch's outputs within 1e-5 (tests/fixtures/onnx, written by
-//    tests/fixtures/make_onnx.py, and tests/fixtures/interop when it is there: the trained MNIST
+//    tests/fixtures/make_onnx.py, batch axes dynamic or, as most exports have them, fixed at 1;
+//    and tests/fixtures/interop when it is there: the trained MNIST
 //    MLP and CNN and one model per operator);
 //  - what is not supported is a FormatError naming the operator or attribute;
 //  - fuzzing: thousands of seeded mutations and truncations of valid files, each imported or
@@ -214,7 +215,7 @@ describe('import: torch.onnx.export -> simdnet', () => {
     m.dispose();
   };
 
-  for (const name of ['mlp', 'cnn', 'cnn_opset11', 'cnn_opset17', 'matmul_add', 'global_pool']) {
+  for (const name of ['mlp', 'cnn', 'cnn_opset11', 'cnn_opset17', 'matmul_add', 'global_pool', 'net_static', 'view_static']) {
     it(`${name} (${expected[name].nodes.filter((n, i, a) => a.indexOf(n) === i).join(', ')})`, () => {
       compare(`${FIXTURES}${name}.onnx`, expected[name], name);
     });
