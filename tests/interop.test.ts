@@ -19,10 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   init, loadMnist, scalePixels, manualSeed, argmax, decodeSafetensors, encodeSafetensors,
-  Sequential, Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout, ReLU, Sigmoid, Tanh,
-  LeakyReLU, GELU, Softmax, LogSoftmax, Flatten, NLLLoss, CrossEntropyLoss, SGD, Adam, Tensor, ShapeError,
-  type Architecture, type Layer, type LayerConfig, type Mnist, type TensorToWrite,
+  Sequential, Linear, Conv2d, MaxPool2d, BatchNorm2d, Dropout, ReLU, Flatten, NLLLoss, CrossEntropyLoss, SGD, Adam,
+  Tensor, ShapeError, type Architecture, type Mnist, type TensorToWrite,
 } from '../bindings/index.js';
+import { buildLayers } from '../bindings/io/architecture.js';
 import { comparators, maxAbs } from './helpers/parity.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,31 +43,7 @@ const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as
 const bytesOf = (file: string) => new Uint8Array(readFileSync(join(DIR, file)));
 const { expectClose } = comparators(1e-5, 1e-6);
 
-/** The simdnet layers of an architecture in simdnet's own config terms (as expected.json writes it). */
-function layerOf(c: LayerConfig): Layer {
-  const f = c as unknown as Record<string, never>;
-  switch (c.type) {
-    case 'Linear': return new Linear(f.inFeatures, f.outFeatures, { bias: f.bias });
-    case 'Conv2d': return new Conv2d(f.inChannels, f.outChannels, f.kernelSize, { stride: f.stride, padding: f.padding, dilation: f.dilation, bias: f.bias });
-    case 'MaxPool2d': return new MaxPool2d(f.kernelSize, { stride: f.stride, padding: f.padding });
-    case 'AvgPool2d': return new AvgPool2d(f.kernelSize, { stride: f.stride, padding: f.padding, countIncludePad: f.countIncludePad });
-    case 'BatchNorm1d': case 'BatchNorm2d': {
-      const o = { eps: f.eps, momentum: f.momentum, affine: f.affine, trackRunningStats: f.trackRunningStats };
-      return c.type === 'BatchNorm1d' ? new BatchNorm1d(f.numFeatures, o) : new BatchNorm2d(f.numFeatures, o);
-    }
-    case 'Dropout': return new Dropout(f.p);
-    case 'ReLU': return new ReLU();
-    case 'Sigmoid': return new Sigmoid();
-    case 'Tanh': return new Tanh();
-    case 'LeakyReLU': return new LeakyReLU(f.negativeSlope);
-    case 'GELU': return new GELU({ approximate: f.approximate });
-    case 'Softmax': return new Softmax(f.dim);
-    case 'LogSoftmax': return new LogSoftmax(f.dim);
-    case 'Flatten': return new Flatten();
-    default: throw new Error(`no layer for ${c.type}`);
-  }
-}
-const build = (a: Architecture) => new Sequential(a.layers.map(layerOf), { inputShape: a.inputShape! });
+const build = (a: Architecture) => new Sequential(buildLayers(a), { inputShape: a.inputShape! });
 
 /** simdnet's preprocessing, which the script mirrors: pixel/255 in float32, then for 'standard' (x - mean) / std. */
 function prepare(images: Uint8Array, how: 'unit' | 'standard'): Float32Array {

@@ -158,7 +158,7 @@ export function buildLayers(arch: Architecture): Layer[] {
   const generator = new Generator(0);
   return arch.layers.map((c, i) => {
     try {
-      return layerOf(c, generator);
+      return layerFromConfig(c, generator);
     } catch (e) {
       if (e instanceof FormatError || !(e instanceof SimdnetError)) throw e;
       throw new FormatError(`architecture: layer ${i} (${c.type}): ${e.message}`, { cause: e });
@@ -166,7 +166,8 @@ export function buildLayers(arch: Architecture): Layer[] {
   });
 }
 
-function layerOf(c: LayerConfig, generator: Generator): Layer {
+/** The layer of one config, its initial weights from `generator`; a bad field is a FormatError. */
+export function layerFromConfig(c: LayerConfig, generator: Generator): Layer {
   const f = c as Fields;
   switch (c.type) {
     case 'Linear': return new Linear(int(f, 'inFeatures', 1), int(f, 'outFeatures', 1), { bias: flag(f, 'bias', true), generator });

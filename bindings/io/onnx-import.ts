@@ -23,13 +23,8 @@ import { Sequential } from '../model/sequential.js';
 import { Runtime } from '../runtime/load.js';
 import { Generator } from '../random.js';
 import { privateU8 } from '../memory/view.js';
-import type { Layer, LayerConfig } from '../layers/layer.js';
-import { Linear } from '../layers/linear.js';
-import { Conv2d } from '../layers/conv.js';
-import { MaxPool2d, AvgPool2d } from '../layers/pool.js';
-import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
-import { Dropout } from '../layers/dropout.js';
-import { ReLU, Sigmoid, Tanh, LeakyReLU, GELU, Softmax, LogSoftmax, Flatten } from '../layers/activations.js';
+import type { LayerConfig } from '../layers/layer.js';
+import { layerFromConfig } from './architecture.js';
 import { outSize } from '../layers/spatial.js';
 import {
   AttrType, DataType, MAX_INT_ELEMENTS, MAX_RANK, attributeTypeName, dataTypeName, decodeModel, has, int64, readTensor, utf8,
@@ -192,29 +187,6 @@ function guard<R>(where: string, f: () => R): R {
   }
 }
 
-/** The layer a spec describes; initial weights from a generator of its own (the default generator does not move). */
-function layerOf(c: LayerConfig, generator: Generator): Layer {
-  const f = c as unknown as Record<string, never>;
-  switch (c.type) {
-    case 'Linear': return new Linear(f.inFeatures, f.outFeatures, { bias: f.bias, generator });
-    case 'Conv2d': return new Conv2d(f.inChannels, f.outChannels, f.kernelSize, { stride: f.stride, padding: f.padding, dilation: f.dilation, bias: f.bias, generator });
-    case 'MaxPool2d': return new MaxPool2d(f.kernelSize, { stride: f.stride, padding: f.padding });
-    case 'AvgPool2d': return new AvgPool2d(f.kernelSize, { stride: f.stride, padding: f.padding, countIncludePad: f.countIncludePad });
-    case 'BatchNorm1d': return new BatchNorm1d(f.numFeatures, { eps: f.eps, momentum: f.momentum });
-    case 'BatchNorm2d': return new BatchNorm2d(f.numFeatures, { eps: f.eps, momentum: f.momentum });
-    case 'Dropout': return new Dropout(f.p);
-    case 'ReLU': return new ReLU();
-    case 'Sigmoid': return new Sigmoid();
-    case 'Tanh': return new Tanh();
-    case 'LeakyReLU': return new LeakyReLU(f.negativeSlope);
-    case 'GELU': return new GELU({ approximate: f.approximate });
-    case 'Softmax': return new Softmax(f.dim);
-    case 'LogSoftmax': return new LogSoftmax(f.dim);
-    case 'Flatten': return new Flatten();
-    default: throw new FormatError(`importOnnx: no layer for ${c.type}`);
-  }
-}
-
 /** The importer's entry: options, bytes, the graph, then the model. */
 export function importOnnx(input: Uint8Array | ArrayBuffer, options: ImportOnnxOptions = {}): Sequential {
   checkOptions('importOnnx', options, ['runtime', 'inputShape']);
@@ -245,7 +217,7 @@ function build(specs: Spec[], inputShape: number[], runtime: Runtime | undefined
   for (const s of specs) for (const t of Object.values(s.tensors)) total += t.data.length;
   if (total > MAX_VALUES) throw new FormatError('importOnnx: the weights would not fit in a wasm32 memory');
   const generator = new Generator(0);
-  const layers = specs.map((s) => guard(s.where, () => layerOf(s.config, generator)));
+  const layers = specs.map((s) => guard(s.where, () => layerFromConfig(s.config, generator)));
   let model: Sequential;
   try {
     model = new Sequential(layers, { inputShape, ...(runtime ? { runtime } : {}) });
