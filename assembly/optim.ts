@@ -1,4 +1,31 @@
 // Optimizer updates: one pass over the whole flat parameter slab, following torch.optim exactly.
+//
+// Subnormals. The state these kernels keep (momentum buffers, Adam's exp_avg and exp_avg_sq,
+// RMSprop's averages) decays geometrically wherever the gradient is zero (a dead ReLU unit) and so
+// passes through the float32 subnormals, below 2^-126. x86 handles those in microcode, tens of
+// times slower (Adam's step on a slab of subnormal exp_avg: 39x here), and wasm has no
+// flush-to-zero mode to turn on. So the state is stored flushed: a value below 2^-126 in magnitude
+// becomes zero, once, and the next steps multiply zeros. The update itself reads the
+// flushed value: its contribution below 2^-126 * lr / eps is lost, far under float32 resolution of
+// any weight. Both tiers and every engine flush alike, so results stay bit-identical across them.
+
+/** 2^-126, the smallest normal float32. */
+const FLT_MIN: f32 = reinterpret<f32>(0x00800000);
+
+/** x with each lane of magnitude below 2^-126 replaced by +0 (the sign of a zero moves nothing here). */
+@inline function flush4(x: v128): v128 {
+  return v128.andnot(x, f32x4.lt(f32x4.abs(x), f32x4.splat(FLT_MIN)));
+}
+
+/** flush4 of x >= 0 (a mean of squares): one comparison fewer. */
+@inline function flushNonNegative4(x: v128): v128 {
+  return v128.andnot(x, f32x4.lt(x, f32x4.splat(FLT_MIN)));
+}
+
+/** The scalar flush4. */
+@inline function flush(x: f32): f32 {
+  return Mathf.abs(x) < FLT_MIN ? 0 : x;
+}
 
 /**
  * torch.optim.SGD, one step over n parameters.
@@ -21,7 +48,7 @@ export function sgd_f32_step(param: usize, grad: usize, buf: usize, n: i32,
     let g = v128.load(grad + o);
     if (weight_decay != 0) g = f32x4.add(g, f32x4.mul(vwd, p));
     if (useMomentum) {
-      const b = first ? g : f32x4.add(f32x4.mul(vmom, v128.load(buf + o)), f32x4.mul(vdamp, g));
+      const b = flush4(first ? g : f32x4.add(f32x4.mul(vmom, v128.load(buf + o)), f32x4.mul(vdamp, g)));
       v128.store(buf + o, b);
       g = nesterov ? f32x4.add(g, f32x4.mul(vmom, b)) : b;
     }
@@ -33,7 +60,7 @@ export function sgd_f32_step(param: usize, grad: usize, buf: usize, n: i32,
     let g = load<f32>(grad + o);
     if (weight_decay != 0) g += weight_decay * p;
     if (useMomentum) {
-      const b: f32 = first ? g : momentum * load<f32>(buf + o) + (1 - dampening) * g;
+      const b: f32 = flush(first ? g : momentum * load<f32>(buf + o) + (1 - dampening) * g);
       store<f32>(buf + o, b);
       g = nesterov ? g + momentum * b : b;
     }
@@ -77,8 +104,8 @@ export function adam_f32_step(param: usize, grad: usize, m: usize, v: usize, vma
     let g = v128.load(grad + o);
     if (l2) g = f32x4.add(g, f32x4.mul(vwd, p));
     if (shrink) p = f32x4.mul(p, vdecay);
-    const mt = f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(vc1, g));
-    let vt = f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(vc2, f32x4.mul(g, g)));
+    const mt = flush4(f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(vc1, g)));
+    let vt = flushNonNegative4(f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(vc2, f32x4.mul(g, g))));
     v128.store(m + o, mt);
     v128.store(v + o, vt);
     if (amsgrad) {
@@ -94,8 +121,8 @@ export function adam_f32_step(param: usize, grad: usize, m: usize, v: usize, vma
     let g = load<f32>(grad + o);
     if (l2) g += wd * p;
     if (shrink) p *= decay;
-    const mt: f32 = load<f32>(m + o) * b1 + c1 * g;
-    let vt: f32 = load<f32>(v + o) * b2 + c2 * (g * g);
+    const mt: f32 = flush(load<f32>(m + o) * b1 + c1 * g);
+    let vt: f32 = flush(load<f32>(v + o) * b2 + c2 * (g * g));
     store<f32>(m + o, mt);
     store<f32>(v + o, vt);
     if (amsgrad) {
@@ -134,11 +161,11 @@ export function rmsprop_f32_step(param: usize, grad: usize, sq: usize, ga: usize
     const p = v128.load(param + o);
     let g = v128.load(grad + o);
     if (l2) g = f32x4.add(g, f32x4.mul(vwd, p));
-    const st = f32x4.add(f32x4.mul(v128.load(sq + o), va), f32x4.mul(vc, f32x4.mul(g, g)));
+    const st = flushNonNegative4(f32x4.add(f32x4.mul(v128.load(sq + o), va), f32x4.mul(vc, f32x4.mul(g, g))));
     v128.store(sq + o, st);
     let avg: v128;
     if (centered) {
-      const gt = f32x4.add(f32x4.mul(v128.load(ga + o), va), f32x4.mul(vc, g));
+      const gt = flush4(f32x4.add(f32x4.mul(v128.load(ga + o), va), f32x4.mul(vc, g)));
       v128.store(ga + o, gt);
       avg = f32x4.sqrt(f32x4.sub(st, f32x4.mul(gt, gt)));
     } else {
@@ -147,7 +174,7 @@ export function rmsprop_f32_step(param: usize, grad: usize, sq: usize, ga: usize
     avg = f32x4.add(avg, ve);
     let step = f32x4.div(g, avg);
     if (useMomentum) {
-      step = f32x4.add(f32x4.mul(v128.load(buf + o), vmom), step);
+      step = flush4(f32x4.add(f32x4.mul(v128.load(buf + o), vmom), step));
       v128.store(buf + o, step);
     }
     v128.store(param + o, f32x4.sub(p, f32x4.mul(vl, step)));
@@ -157,11 +184,11 @@ export function rmsprop_f32_step(param: usize, grad: usize, sq: usize, ga: usize
     const p = load<f32>(param + o);
     let g = load<f32>(grad + o);
     if (l2) g += wd * p;
-    const st: f32 = load<f32>(sq + o) * a + c * (g * g);
+    const st: f32 = flush(load<f32>(sq + o) * a + c * (g * g));
     store<f32>(sq + o, st);
     let avg: f32;
     if (centered) {
-      const gt: f32 = load<f32>(ga + o) * a + c * g;
+      const gt: f32 = flush(load<f32>(ga + o) * a + c * g);
       store<f32>(ga + o, gt);
       avg = Mathf.sqrt(st - gt * gt);
     } else {
@@ -170,7 +197,7 @@ export function rmsprop_f32_step(param: usize, grad: usize, sq: usize, ga: usize
     avg += e;
     let step: f32 = g / avg;
     if (useMomentum) {
-      step = load<f32>(buf + o) * mom + step;
+      step = flush(load<f32>(buf + o) * mom + step);
       store<f32>(buf + o, step);
     }
     store<f32>(param + o, p - l * step);

@@ -301,6 +301,40 @@ describe('RMSprop against a float64 reimplementation of torch.optim.RMSprop (1.1
 
 // ---------------------------------------------------------------------------------------------
 
+describe('decaying state is flushed to zero below 2^-126 (x86 runs subnormals in microcode; wasm cannot set FTZ)', () => {
+  const FLT_MIN = 2 ** -126;
+  const subnormals = (o: Optimizer) => o.exportState().params
+    .flatMap((entry) => Object.values(entry).flatMap((t) => Array.from(t))).filter((v) => v !== 0 && Math.abs(v) < FLT_MIN).length;
+  const cases: [string, (m: Sequential) => Optimizer, number][] = [
+    ['SGD momentum 0.9', (m) => new SGD(m, { lr: 0.01, momentum: 0.9 }), 1000],
+    ['Adam', (m) => new Adam(m, { lr: 1e-3 }), 1000],
+    ['AdamW amsgrad', (m) => new AdamW(m, { lr: 1e-3, amsgrad: true }), 1000],
+    ['RMSprop centered, momentum', (m) => new RMSprop(m, { lr: 1e-3, centered: true, momentum: 0.5 }), 1000],
+  ];
+  for (const [name, make, steps] of cases) {
+    it(`${name}: after a gradient then ${steps} zero ones, no state is subnormal; the weights stay finite`, () => {
+      const model = smallModel();
+      const opt = make(model);
+      const params = model.parameters().params;
+      params.forEach((p) => p.grad!.set(new Float32Array(p.size).fill(1e-3)));
+      opt.step();
+      let seen = 0;
+      for (let s = 0; s < steps; s++) {
+        params.forEach((p) => p.grad!.fill(0));
+        opt.step();
+        seen = Math.max(seen, subnormals(opt));
+      }
+      expect(seen, 'subnormal state entries seen after any step').toBe(0);
+      // the state did decay through the range: exp_avg (or the momentum buffer) reached exactly zero
+      const state = opt.exportState().params[0];
+      const decaying = state.exp_avg ?? state.momentum_buffer ?? state.square_avg;
+      expect(Array.from(decaying).every((v) => v === 0)).toBe(true);
+      for (const p of params) expect(Array.from(p.data).every(Number.isFinite)).toBe(true);
+      model.dispose();
+    });
+  }
+});
+
 describe('hyperparameter errors are ConfigErrors that name the option and the value', () => {
   let model: Sequential;
   beforeAll(() => { model = smallModel(); });
