@@ -1,4 +1,6 @@
 // npm run bench [-- --json] [-- --quick] [-- --only simdnet,torch] [-- --threads N] [-- --torch-python PATH]
+// Rows: GEMM, MLP inference (b1, b1000), MLP epochs (SGD, Adam), cold start, the CNN convolutions,
+// inference and training step.
 //
 // Runs every workload on simdnet, on TensorFlow.js's WASM backend (XNNPACK, SIMD, one thread:
 // TF.js disables threads in Node) and on PyTorch (CPU, `--threads` threads, default 1; see
@@ -10,6 +12,7 @@
 // copies each input batch into fresh memory, pays hundreds of page faults per call (the torch
 // child inherits the same environment).
 import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { init, loadMnist, scalePixels, Generator, type Mnist } from '../bindings/index.js';
 import {
@@ -59,6 +62,31 @@ const CONVS: [string, ConvSpec][] = [
   ['conv2d_1x32x5_28', { batch: 64, inChannels: 1, outChannels: 32, kernelSize: 5, size: 28, padding: 2 }],
   ['conv2d_32x64x5_14', { batch: 64, inChannels: 32, outChannels: 64, kernelSize: 5, size: 14, padding: 2 }],
 ];
+
+/**
+ * Cold start as a serverless instance pays it: a fresh Node process (this one's executable)
+ * imports the package entry, calls init(), builds the course MLP and predicts one image. Timed
+ * inside the child from the first line of its script (Node's own bootstrap, which no library can
+ * shorten, is reported beside it: from process start, performance.timeOrigin); medians of `runs`.
+ */
+function coldStartMs(runs: number): { ms: number; fromProcessStartMs: number } {
+  const entry = new URL('../bindings/index.js', import.meta.url).href;
+  const script = `const t0 = performance.now();
+const { init, Sequential, Linear, ReLU, LogSoftmax, Tensor } = await import(${JSON.stringify(entry)});
+await init();
+const m = new Sequential([new Linear(784, 64), new ReLU(), new Linear(64, 32), new ReLU(), new Linear(32, 32), new ReLU(), new Linear(32, 10), new LogSoftmax(1)]);
+m.predict(new Tensor(new Float32Array(784).fill(0.5), [1, 784]));
+const t1 = performance.now();
+console.log(JSON.stringify([t1 - t0, t1]));`;
+  const inScript: number[] = [], total: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const [a, b] = JSON.parse(out.trim().split('\n').pop()!) as [number, number];
+    inScript.push(a);
+    total.push(b);
+  }
+  return { ms: median(inScript), fromProcessStartMs: median(total) };
+}
 
 async function main(): Promise<void> {
   const rt = await init();
@@ -147,6 +175,26 @@ async function main(): Promise<void> {
       const r = await t.mlpEpochSeconds({ n, lr: 0.01, batchSize: 32, epochs: 4 });
       add('torch', 'mlp_sgd_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
     });
+
+    log(`Training, course MLP, Adam lr 0.001, batch 32, ${n} MNIST images per epoch${n < 60000 ? ' (scaled to 60k)' : ''}`);
+    if (systems.has('simdnet')) {
+      const r = await simdnetMlpEpochSeconds(rt, x, y, { lr: 0.001, batchSize: 32, epochs: 4, optimizer: 'adam' });
+      add('simdnet', 'mlp_adam_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
+    }
+    if (tf) {
+      const r = await tfjsMlpEpochSeconds(x, y, n, { optimizer: 'adam', lr: 0.001, batchSize: 32, epochs: 3 });
+      add('tfjs-wasm', 'mlp_adam_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
+    }
+    await viaTorch('mlp_adam_epoch', 'epoch_time', 's', async (t) => {
+      const r = await t.mlpEpochSeconds({ n, lr: 0.001, batchSize: 32, epochs: 4, optimizer: 'adam' });
+      add('torch', 'mlp_adam_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
+    });
+
+    if (systems.has('simdnet')) {
+      log('Cold start: a fresh Node process imports simdnet, init(), builds the course MLP, first predict (median of 10)');
+      const c = coldStartMs(10);
+      add('simdnet', 'cold_start_ms', 'latency', c.ms, 'ms', { note: `${format(c.fromProcessStartMs)} ms from process start, Node's bootstrap included` });
+    }
 
     await cnnRows(mnist);
   } finally {

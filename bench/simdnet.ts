@@ -31,11 +31,12 @@ export function courseMlp(rt: Runtime, seed = 0): Sequential {
   ], { runtime: rt });
 }
 
-/** Seconds per training epoch of the course MLP (SGD, batch 32, shuffled), one fit call per epoch. */
+/** Seconds per training epoch of the course MLP (SGD or Adam, batch 32, shuffled), one fit call per epoch. */
 export async function simdnetMlpEpochSeconds(rt: Runtime, x: Float32Array, y: Uint8Array | Int32Array,
-  opts: { lr: number; batchSize: number; epochs: number }): Promise<{ epochSeconds: number[]; finalLoss: number }> {
+  opts: { lr: number; batchSize: number; epochs: number; optimizer?: 'sgd' | 'adam' }): Promise<{ epochSeconds: number[]; finalLoss: number }> {
   const model = courseMlp(rt);
-  model.compile({ loss: new NLLLoss(), optimizer: new SGD(model, { lr: opts.lr }) });
+  const optimizer = opts.optimizer === 'adam' ? new Adam(model, { lr: opts.lr }) : new SGD(model, { lr: opts.lr });
+  model.compile({ loss: new NLLLoss(), optimizer });
   const history = await model.fit(x, y, { epochs: opts.epochs, batchSize: opts.batchSize, seed: 0 });
   model.dispose();
   return { epochSeconds: history.history.seconds, finalLoss: history.history.loss[history.history.loss.length - 1] };

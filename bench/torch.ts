@@ -162,8 +162,8 @@ export class TorchSession {
     return this.request({ op: 'mlp_infer', minSeconds });
   }
 
-  /** Course MLP, LogSoftmax + NLLLoss, SGD: seconds of each epoch over the first n MNIST training images. */
-  mlpEpochSeconds(opts: { n: number; lr: number; batchSize: number; epochs: number }):
+  /** Course MLP, LogSoftmax + NLLLoss, SGD or Adam: seconds of each epoch over the first n MNIST training images. */
+  mlpEpochSeconds(opts: { n: number; lr: number; batchSize: number; epochs: number; optimizer?: 'sgd' | 'adam' }):
     Promise<{ epochSeconds: number[]; finalLoss: number }> {
     return this.request({ op: 'mlp_train', ...opts });
   }

@@ -159,8 +159,8 @@ def op_mlp_infer(req, ctx):
 
 
 def op_mlp_train(req, ctx):
-    """Course MLP, LogSoftmax + NLLLoss, SGD: wall time of each epoch over the first n MNIST
-    training images, reshuffled every epoch (pre-shuffled index batches)."""
+    """Course MLP, LogSoftmax + NLLLoss, SGD (or Adam: req['optimizer']): wall time of each epoch
+    over the first n MNIST training images, reshuffled every epoch (pre-shuffled index batches)."""
     import torch
     import torch.nn as nn
     n, epochs = int(req['n']), int(req['epochs'])
@@ -170,7 +170,10 @@ def op_mlp_train(req, ctx):
     torch.manual_seed(0)
     model = course_mlp().train()
     loss_fn = nn.NLLLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = req.get('optimizer', 'sgd')
+    if optimizer not in ('sgd', 'adam'):
+        raise ValueError(f'unknown optimizer {optimizer!r}')
+    opt = (torch.optim.SGD if optimizer == 'sgd' else torch.optim.Adam)(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(0)
     epoch_seconds, final_loss = [], float('nan')
     for _ in range(epochs):
