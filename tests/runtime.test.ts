@@ -35,7 +35,9 @@ describe('runtime loading', () => {
     const bytes = await readFile(wasmUrl('simdnet.wasm'));
     const fromModule = await createRuntime({ module: await WebAssembly.compile(bytes) });
     const fromBytes = await createRuntime({ wasm: new Uint8Array(bytes) });
-    const fromFile = await createRuntime();
+    const fromFile = await createRuntime({ tier: 'simd' });
+    // caller-given modules and bytes are labelled simd unless the caller says otherwise
+    expect([fromModule.tier, fromBytes.tier]).toEqual(['simd', 'simd']);
     const { x, y } = randomData(300, 784, 10);
     const results = [];
     for (const rt of [fromModule, fromBytes, fromFile]) {
@@ -54,6 +56,7 @@ describe('runtime loading', () => {
     const relaxed = await createRuntime({ tier: 'relaxed' });
     expect(relaxed.tier).toBe('relaxed');
     expect((await createRuntime({ tier: 'auto' })).tier).toBe('relaxed');
+    expect((await createRuntime()).tier, "the default is 'auto': the fastest tier the runtime validates").toBe('relaxed');
     const { x, y } = randomData(300, 784, 10);
     const [a, b] = [tinyModel(simd), tinyModel(relaxed)];
     const ha = await a.fit(x, y, { epochs: 2, seed: 3 });

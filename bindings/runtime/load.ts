@@ -16,14 +16,15 @@ import { detectFeatures, type Features } from './features.js';
 import { KERNEL_FUNCTIONS, type Kernels } from './kernels.js';
 
 /**
- * 'simd' (default): the plain SIMD build, bit-exact on every runtime and CPU.
- * 'relaxed': the relaxed-SIMD build (fused multiply-add, faster; last bits may differ by CPU).
- * 'auto': relaxed where the runtime supports it, else simd.
+ * 'simd': the plain SIMD build, bit-exact on every runtime and CPU: ask for it to get the same bits everywhere.
+ * 'relaxed': the relaxed-SIMD build (fused multiply-add, about 1.5x faster; last bits may differ by CPU).
+ * 'auto' (default): relaxed where the runtime validates it (Node 22+, Chromium, Firefox, Deno,
+ * workerd), else simd (Node 20 without --experimental-wasm-relaxed-simd, Safari). runtime.tier says which.
  */
 export type Tier = 'simd' | 'relaxed' | 'auto';
 
 export interface InitOptions {
-  /** A precompiled module (edge runtimes); `tier` then only labels it. */
+  /** A precompiled module (edge runtimes); `tier` (default 'simd' here) then only labels it. */
   module?: WebAssembly.Module;
   /** Where to get the wasm bytes instead of the default location: a path, URL, or the bytes. */
   wasm?: string | URL | ArrayBuffer | Uint8Array;
@@ -92,7 +93,9 @@ export async function createRuntimeWith(source: WasmSource, options: InitOptions
   options ??= {};
   const features = detectFeatures();
   if (!features.simd) throw new StateError('this runtime has no WebAssembly SIMD; simdnet needs it');
-  const requested = options.tier ?? 'simd';
+  // a module or bytes given by the caller are one build, which only the caller knows: labelled
+  // 'simd' unless the caller says 'relaxed'; otherwise the fastest build the runtime validates
+  const requested = options.tier ?? (options.module !== undefined || options.wasm !== undefined ? 'simd' : 'auto');
   if (typeof requested !== 'string' || !['simd', 'relaxed', 'auto'].includes(requested)) {
     throw new ConfigError(`tier must be 'simd', 'relaxed' or 'auto', got ${describe(requested)}`);
   }
