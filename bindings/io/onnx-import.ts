@@ -22,7 +22,7 @@ import { checkOptions } from '../options.js';
 import { Sequential } from '../model/sequential.js';
 import { Runtime } from '../runtime/load.js';
 import { Generator } from '../random.js';
-import { privateU8 } from '../memory/view.js';
+import { canResize, privateU8 } from '../memory/view.js';
 import type { LayerConfig } from '../layers/layer.js';
 import { layerFromConfig } from './architecture.js';
 import { outSize } from '../layers/spatial.js';
@@ -203,9 +203,7 @@ export function importOnnx(input: Uint8Array | ArrayBuffer, options: ImportOnnxO
   try { bytes = privateU8(input); } catch (e) { throw new FormatError(`importOnnx: cannot read the bytes (${(e as Error).message})`, { cause: e }); }
   if (!bytes) throw new FormatError(`importOnnx: expected the bytes of an .onnx file (a Uint8Array or an ArrayBuffer), got ${describe(input)}`);
   // a shared or resizable buffer could change under the decoder: read a copy
-  const buffer = bytes.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean };
-  if (!(buffer instanceof ArrayBuffer) || buffer.resizable === true) bytes = bytes.slice();
-  if (buffer.growable === true) bytes = bytes.slice();
+  if (!(bytes.buffer instanceof ArrayBuffer) || canResize(bytes.buffer)) bytes = bytes.slice();
   const model = decodeModel(bytes, 'importOnnx');
   const graph = new GraphImporter(model, userShape ? [...userShape] : null);
   const { specs, inputShape } = graph.run();

@@ -93,7 +93,7 @@ export function typedArrayParts(x: unknown): { buffer: ArrayBufferLike; byteOffs
 }
 
 /** True when a buffer's length can change after it was checked (resizable or growable). */
-function canResize(buffer: ArrayBufferLike): boolean {
+export function canResize(buffer: ArrayBufferLike): boolean {
   const b = buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
   return b.resizable === true || b.growable === true;
 }
