@@ -8,8 +8,8 @@
 // The model: a safetensors file saved by simdnet (`npm run mnist -- --save FILE`, or model.save()),
 // an ONNX file, or a PyTorch state_dict of an MLP in safetensors (its Linear layers chained by
 // shape from 784 inputs; the activation between them, which the file does not hold, the best of
-// ReLU, Tanh, Sigmoid and GELU on the first 1,000 test images, as for the preprocessing). Input preprocessing: what the file records (`mnist.preprocessing` in a simdnet
-// file's metadata), else --preprocess: unit (pixels / 255, torchvision's ToTensor), standard
+// ReLU, Tanh, Sigmoid and GELU on the first 1,000 test images, as for the preprocessing).
+// Input preprocessing: what the file records (`mnist.preprocessing` in a simdnet file's metadata), else --preprocess: unit (pixels / 255, torchvision's ToTensor), standard
 // (then (x - 0.1307) / 0.3081, PyTorch's MNIST example), raw (0..255), or auto (the default for
 // files that record none: whichever of the three gives the highest accuracy on the first 1,000
 // test images, said in the output; within 0.5% of the highest, the first of unit, standard, raw).

@@ -5,7 +5,10 @@
 // FormatError saying what to do; --image gives one image's probabilities.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSafetensors, type TensorToWrite } from '../bindings/index.js';
 import { fileURLToPath } from 'node:url';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -44,6 +47,29 @@ describe('npm run predict on PyTorch models', () => {
     const r = predict('--model', INTEROP + 'cnn.safetensors', '--json');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^FormatError: .*'0\.weight' \[32,1,5,5\] is not a Linear weight.*torch\.onnx\.export/m);
+  }, 60_000);
+
+  it('a state_dict whose Linear shapes do not chain from 784 inputs, a bias without its weight or of the wrong size, is a FormatError naming them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'simdnet-predict-'));
+    const t = (shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    try {
+      const gap = join(dir, 'gap.safetensors'), orphan = join(dir, 'orphan.safetensors');
+      writeFileSync(gap, encodeSafetensors([['fc1.weight', t([64, 784])], ['fc2.weight', t([10, 32])]]));
+      writeFileSync(orphan, encodeSafetensors([['fc1.weight', t([10, 784])], ['fc2.bias', t([10])]]));
+      const a = predict('--model', gap, '--json');
+      expect(a.code).toBe(1);
+      expect(a.stderr).toMatch(/^FormatError: .*do not chain from 784 inputs: after fc1 \(64 features\), none of fc2 \[10,32\] takes 64/m);
+      const b = predict('--model', orphan, '--json');
+      expect(b.code).toBe(1);
+      expect(b.stderr).toMatch(/^FormatError: .*'fc2\.bias' has no 'fc2\.weight'/m);
+      const mismatch = join(dir, 'mismatch.safetensors');
+      writeFileSync(mismatch, encodeSafetensors([['fc1.weight', t([10, 784])], ['fc1.bias', t([9])]]));
+      const c = predict('--model', mismatch, '--json');
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(/^FormatError: .*'fc1\.bias' \[9\] does not match 'fc1\.weight' \[10,784\]/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('--image N: one image\'s class probabilities as JSON', () => {
