@@ -26,17 +26,29 @@ export function gemm_f32_scratch_bytes(): i32 {
 
 /** c: (M, N) (+)= a: (M, K) . b: (K, N). accumulate: 0 overwrite C, 1 add to C. */
 export function gemm_f32_nn(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, scratch: usize): void {
-  gemm(M, N, K, a, K, false, b, N, false, c, accumulate != 0, scratch);
+  gemm(M, N, K, a, K, false, b, N, false, c, N, accumulate != 0, scratch);
 }
 
 /** c: (M, N) (+)= a: (M, K) . b^T, b: (N, K). The Linear forward x . W^T. */
 export function gemm_f32_nt(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, scratch: usize): void {
-  gemm(M, N, K, a, K, false, b, K, true, c, accumulate != 0, scratch);
+  gemm(M, N, K, a, K, false, b, K, true, c, N, accumulate != 0, scratch);
 }
 
 /** c: (M, N) (+)= a^T . b, a: (K, M), b: (K, N). The weight gradient dY^T . X. */
 export function gemm_f32_tn(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, scratch: usize): void {
-  gemm(M, N, K, a, M, true, b, N, false, c, accumulate != 0, scratch);
+  gemm(M, N, K, a, M, true, b, N, false, c, N, accumulate != 0, scratch);
+}
+
+/**
+ * The general form the three above are cases of, with leading dimensions (in elements):
+ * c: (M, N) rows ldc apart (+)= op(a) . op(b); op(a)(i, k) = transA ? a[k*lda + i] : a[i*lda + k],
+ * op(b)(k, j) = transB ? b[j*ldb + k] : b[k*ldb + j]. The thread pool (bindings/runtime/threads.ts)
+ * hands each worker a block of C's rows or columns this way. Each element of C is summed in the
+ * same order whatever block it falls in, so a split changes no bit of the result.
+ */
+export function gemm_f32_strided(M: i32, N: i32, K: i32, a: usize, lda: i32, transA: i32, b: usize, ldb: i32, transB: i32,
+  c: usize, ldc: i32, accumulate: i32, scratch: usize): void {
+  gemm(M, N, K, a, lda, transA != 0, b, ldb, transB != 0, c, ldc, accumulate != 0, scratch);
 }
 
 /** Plain triple loop with the same contract as the fast kernels: the test oracle. */
@@ -56,10 +68,12 @@ export function gemm_f32_ref(M: i32, N: i32, K: i32, a: usize, transA: i32, b: u
 }
 
 function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, transA: bool, b: usize, ldb: i32, transB: bool,
-  c: usize, accumulate: bool, scratch: usize): void {
+  c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { // C = 0 (or unchanged when accumulating), as BLAS does for an empty sum
-    if (!accumulate) memory.fill(c, 0, (<usize>M * <usize>N) << 2);
+    if (!accumulate) {
+      for (let i = 0; i < M; i++) memory.fill(c + ((<usize>i * <usize>ldc) << 2), 0, <usize>N << 2);
+    }
     return;
   }
   const packA = scratch;
@@ -80,8 +94,8 @@ function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, transA: bool, b: usize
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
             const ap = packA + (<usize>(ir * kc) << 2);
-            const cp = c + ((<usize>(ic + ir) * <usize>N + <usize>(jc + jr)) << 2);
-            micro_tile(kc, ap, bp, cp, <usize>N << 2, acc, mr, nr, tile);
+            const cp = c + ((<usize>(ic + ir) * <usize>ldc + <usize>(jc + jr)) << 2);
+            micro_tile(kc, ap, bp, cp, <usize>ldc << 2, acc, mr, nr, tile);
           }
         }
       }

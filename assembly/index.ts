@@ -1,8 +1,9 @@
 // The exported ABI, in one place. Every export is a pure function over (pointer, sizes) into the
-// one linear memory; the host (bindings/) owns the memory plan.
+// one linear memory; the host (bindings/) owns the memory plan and creates the memory itself
+// (imported as env.memory, so the thread pool can hand every worker the same shared one).
 export { heap_base } from "./heap";
 export {
-  gemm_f32_nn, gemm_f32_nt, gemm_f32_tn, gemm_f32_ref, gemm_f32_scratch_bytes,
+  gemm_f32_nn, gemm_f32_nt, gemm_f32_tn, gemm_f32_strided, gemm_f32_ref, gemm_f32_scratch_bytes,
 } from "./gemm";
 export {
   fill_f32, copy_f32, bias_f32_add, bias_f32_grad, relu_f32_fwd, relu_f32_bwd,

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { findMemoryImport, withSharedMemory } from '../bindings/runtime/wasm-binary.js';
+import { FormatError } from '../bindings/index.js';
 
 const read = (name: string) => readFileSync(new URL(`../build/${name}`, import.meta.url));
 const SIZE_BUDGET_GZIP = 16 * 1024;
@@ -17,13 +19,32 @@ function watFunction(wat: string, name: string): string {
 
 describe('wasm build', () => {
   for (const file of ['simdnet.wasm', 'simdnet-relaxed.wasm']) {
-    it(`${file} is under ${SIZE_BUDGET_GZIP / 1024} KiB gzipped and needs no imports`, async () => {
+    it(`${file} is under ${SIZE_BUDGET_GZIP / 1024} KiB gzipped and imports only its memory (1 to 65536 pages, shareable)`, async () => {
       const bytes = read(file);
       expect(gzipSync(bytes).length).toBeLessThan(SIZE_BUDGET_GZIP);
       const imports = WebAssembly.Module.imports(await WebAssembly.compile(bytes));
-      expect(imports).toEqual([]); // pure kernels: instantiable anywhere, with no host functions
+      // pure kernels: no host functions; the memory comes from the host so that the thread pool
+      // can give every worker the same shared one
+      expect(imports).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+      expect(findMemoryImport(bytes)).toMatchObject({ initialPages: 1, maximumPages: 65536, shared: false });
+      const shared = withSharedMemory(bytes);
+      expect(findMemoryImport(shared)).toMatchObject({ initialPages: 1, maximumPages: 65536, shared: true });
+      expect(shared.length).toBe(bytes.length);
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+      const instance = await WebAssembly.instantiate(await WebAssembly.compile(shared), { env: { memory } });
+      expect(instance.exports.memory).toBe(memory);
     });
   }
+
+  it('the memory-import reader refuses a binary that is not wasm, or is cut short', () => {
+    const bytes = read('simdnet.wasm');
+    expect(() => findMemoryImport(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(FormatError);
+    expect(() => findMemoryImport(bytes.subarray(0, 40))).toThrow(/malformed/);
+    // a module that defines its memory has no import to share
+    const own = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 1, 1, 2]);
+    expect(findMemoryImport(own)).toBeNull();
+    expect(() => withSharedMemory(own)).toThrow(FormatError);
+  });
 
   /** The k loop of the GEMM microkernel. */
   const microLoop = (file: string) => {

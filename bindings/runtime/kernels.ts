@@ -11,6 +11,9 @@ export interface Kernels {
   gemm_f32_nt(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, scratch: number): void;
   /** c: (M, N) (+)= a^T . b, a: (K, M), b: (K, N) */
   gemm_f32_tn(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number, scratch: number): void;
+  /** c: (M, N), rows ldc apart, (+)= op(a) . op(b) with leading dimensions (assembly/gemm.ts); trans 0 / 1. */
+  gemm_f32_strided(M: number, N: number, K: number, a: number, lda: number, transA: number, b: number, ldb: number,
+    transB: number, c: number, ldc: number, accumulate: number, scratch: number): void;
   gemm_f32_ref(M: number, N: number, K: number, a: number, transA: number, b: number, transB: number, c: number, accumulate: number): void;
 
   fill_f32(p: number, n: number, value: number): void;
@@ -107,7 +110,7 @@ export interface Kernels {
  * (The type checks below fail to compile when the list and the interface drift apart.)
  */
 export const KERNEL_FUNCTIONS = [
-  'heap_base', 'gemm_f32_scratch_bytes', 'gemm_f32_nn', 'gemm_f32_nt', 'gemm_f32_tn', 'gemm_f32_ref',
+  'heap_base', 'gemm_f32_scratch_bytes', 'gemm_f32_nn', 'gemm_f32_nt', 'gemm_f32_tn', 'gemm_f32_strided', 'gemm_f32_ref',
   'fill_f32', 'copy_f32', 'bias_f32_add', 'bias_f32_grad', 'relu_f32_fwd', 'relu_f32_bwd', 'find_nonfinite_f32',
   'argmax_f32_rows', 'softmax_f32_fwd', 'softmax_f32_bwd', 'log_softmax_f32_fwd', 'log_softmax_f32_bwd',
   'nll_f32_fwd_bwd', 'cross_entropy_f32_fwd_bwd', 'mse_f32_fwd_bwd', 'l1_f32_fwd_bwd', 'bce_f32_fwd_bwd',

@@ -14,6 +14,8 @@ import { Heap, WASM32_MAX_BYTES } from '../memory/heap.js';
 import { checkOptions } from '../options.js';
 import { detectFeatures, type Features } from './features.js';
 import { KERNEL_FUNCTIONS, type Kernels } from './kernels.js';
+import { MAX_THREADS, WorkerPool, parallelKernels, type StartWorker } from './threads.js';
+import { findMemoryImport, withSharedMemory } from './wasm-binary.js';
 
 /**
  * 'simd': the plain SIMD build, bit-exact on every runtime and CPU: ask for it to get the same bits everywhere.
@@ -31,31 +33,68 @@ export interface InitOptions {
   tier?: Tier;
   /** Upper bound for the wasm memory in bytes; plans that need more throw MemoryError. */
   maxMemoryBytes?: number;
+  /**
+   * Threads to run the kernels on (default 1): the calling thread and threads - 1 workers over one
+   * shared memory. Where that is impossible (workerd, a page that is not cross-origin isolated, a
+   * precompiled module) the runtime runs on one and runtime.threadsNote says why.
+   */
+  threads?: number;
 }
+
+/** How the kernels are spread over threads (see threads.ts). */
+interface Threading { pool: WorkerPool; base: Kernels; maxBytes: number }
 
 export class Runtime {
   readonly heap: Heap;
-  /** Packing scratch for every GEMM call; the runtime is single-threaded, so one suffices. */
+  /** Packing scratch for GEMM calls on the calling thread (each worker has its own). */
   readonly gemmScratch: number;
+  /** The kernels; with threads, the large ones split their work across the pool. */
   readonly kernels: Kernels;
   readonly tier: 'simd' | 'relaxed';
   readonly features: Features;
+  /** Why the runtime runs on fewer threads than init asked for; null when it got them all. */
+  readonly threadsNote: string | null;
+  readonly #pool: WorkerPool | null;
+  readonly #threads: number;
 
-  constructor(kernels: Kernels, tier: 'simd' | 'relaxed', features: Features, maxMemoryBytes?: number) {
-    this.kernels = kernels;
+  /** @internal: made by init / createRuntime. */
+  constructor(kernels: Kernels, tier: 'simd' | 'relaxed', features: Features, maxMemoryBytes?: number,
+    threading: Threading | null = null, threadsNote: string | null = null) {
+    const base = threading?.base ?? kernels;
     this.tier = tier;
     this.features = Object.freeze({ ...features });
-    const base = kernels.heap_base() >>> 0, scratch = kernels.gemm_f32_scratch_bytes();
-    if (!(base <= kernels.memory.buffer.byteLength) || !(scratch > 0 && scratch < 2 ** 28)) {
-      throw new FormatError(`the module's heap base ${base} or GEMM scratch size ${scratch} is not a simdnet build's`);
+    const heapBase = base.heap_base() >>> 0, scratch = base.gemm_f32_scratch_bytes();
+    if (!(heapBase <= base.memory.buffer.byteLength) || !(scratch > 0 && scratch < 2 ** 28)) {
+      throw new FormatError(`the module's heap base ${heapBase} or GEMM scratch size ${scratch} is not a simdnet build's`);
     }
-    this.heap = new Heap(kernels.memory, base, maxMemoryBytes);
+    this.heap = new Heap(base.memory, heapBase, maxMemoryBytes);
     this.gemmScratch = this.heap.alloc(scratch, 'GEMM packing scratch');
+    if (threading) {
+      const scratches = [this.gemmScratch];
+      for (let t = 1; t < threading.pool.threads; t++) scratches.push(this.heap.alloc(scratch, `GEMM packing scratch of thread ${t}`));
+      this.kernels = parallelKernels(base, threading.pool, scratches, tier === 'relaxed' ? 6 : 5);
+    } else {
+      this.kernels = kernels;
+    }
+    this.#pool = threading?.pool ?? null;
+    this.#threads = threading?.pool.threads ?? 1;
+    this.threadsNote = threadsNote;
     Object.freeze(this);
+  }
+
+  /** Threads the kernels run on, the calling one included (init's `threads`, or 1 where that was impossible or after stopThreads). */
+  get threads(): number { return this.#pool?.stopped ? 1 : this.#threads; }
+
+  /**
+   * Stops the worker threads (the runtime then runs on one, and models built on it keep working).
+   * Node lets a process exit while they sleep, so this is for long-lived programs that are done with them.
+   */
+  stopThreads(): void {
+    this.#pool?.stop();
   }
 }
 
-const INIT_OPTIONS = ['module', 'wasm', 'tier', 'maxMemoryBytes'] as const;
+const INIT_OPTIONS = ['module', 'wasm', 'tier', 'maxMemoryBytes', 'threads'] as const;
 
 /** The file name of each build, in dist/build/ (and the package's ./simdnet*.wasm subpaths). */
 export const WASM_FILES = { simd: 'simdnet.wasm', relaxed: 'simdnet-relaxed.wasm' } as const;
@@ -70,6 +109,10 @@ export interface WasmSource {
   bytes?(tier: 'simd' | 'relaxed'): Promise<Uint8Array>;
   /** Reads init({ wasm: path }) (Node, Bun); without it a path is fetched as a URL. */
   readPath?(url: URL): Promise<Uint8Array>;
+  /** Starts a worker thread for the pool (threads.ts); absent where the runtime has none (workerd). */
+  startWorker?: StartWorker;
+  /** Why this environment cannot start workers, when it cannot (checked when init asks for threads). */
+  noWorkers?(): string | null;
 }
 
 let defaultRuntime: Runtime | null = null;
@@ -112,32 +155,111 @@ export async function createRuntimeWith(source: WasmSource, options: InitOptions
     throw new ConfigError("tier 'relaxed' was requested but this runtime does not support relaxed SIMD " +
       '(Node 20 needs --experimental-wasm-relaxed-simd)');
   }
+  const threads = options.threads ?? 1;
+  if (!(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    throw new ConfigError(`init: threads must be an integer in [1, ${MAX_THREADS}], got ${describe(threads)}`);
+  }
   let module = options.module ?? (options.wasm === undefined ? source.module?.(tier) : undefined);
+  let bytes: Uint8Array | null = null;
   if (!module) {
-    const bytes = await wasmBytes(source, options.wasm, tier);
+    const got = await wasmBytes(source, options.wasm, tier);
+    bytes = got instanceof Uint8Array ? got : new Uint8Array(got);
+    module = await compile(bytes);
+  }
+  const memoryImport = importsMemory(module) ? (bytes ? findMemoryImport(bytes) : { initialPages: 1, maximumPages: 65536 }) : null;
+  // one thread: the module over a memory of its own (or, for an older build, the memory it defines)
+  const instantiate = async (m: WebAssembly.Module, memory: WebAssembly.Memory | null): Promise<Kernels> => {
+    let instance: WebAssembly.Instance;
     try {
-      module = await WebAssembly.compile(bytes as BufferSource);
+      instance = await WebAssembly.instantiate(m, memory ? { env: { memory } } : {});
     } catch (e) {
-      throw new FormatError(`init: the wasm bytes do not compile (${(e as Error).message}); ` +
-        'pass the simdnet.wasm (or simdnet-relaxed.wasm) file of this package', { cause: e });
+      throw new FormatError(`init: the wasm module cannot be instantiated (${(e as Error).message}); it is not a simdnet build`, { cause: e });
+    }
+    const exports = instance.exports as Record<string, unknown>;
+    const missing = KERNEL_FUNCTIONS.find((name) => typeof exports[name] !== 'function');
+    if (missing) throw new FormatError(`init: the wasm module does not export the function '${missing}'; it is not a simdnet build`);
+    if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module does not export its memory; it is not a simdnet build');
+    return exports as unknown as Kernels;
+  };
+  let threading: Threading | null = null;
+  let threadsNote: string | null = null;
+  if (threads > 1) {
+    const why = whyNoThreads(source, features, bytes, memoryImport);
+    if (why) {
+      threadsNote = why;
+    } else {
+      try {
+        threading = await startThreads(source.startWorker!, threads, withSharedMemory(bytes!), memoryImport!.initialPages, max, instantiate);
+      } catch (e) {
+        threadsNote = `the worker threads did not start (${(e as Error).message})`;
+      }
     }
   }
-  let instance: WebAssembly.Instance;
+  const kernels = threading ? threading.base : await instantiate(module, memoryImport ? newMemory(memoryImport.initialPages, memoryImport.maximumPages ?? 65536, false) : null);
   try {
-    instance = await WebAssembly.instantiate(module, {}); // the kernels import nothing
+    return new Runtime(kernels, tier, features, threading ? threading.maxBytes : max,
+      threading, threadsNote);
   } catch (e) {
-    throw new FormatError(`init: the wasm module cannot be instantiated (${(e as Error).message}); it is not a simdnet build`, { cause: e });
-  }
-  const exports = instance.exports as Record<string, unknown>;
-  const missing = KERNEL_FUNCTIONS.find((name) => typeof exports[name] !== 'function');
-  if (missing) throw new FormatError(`init: the wasm module does not export the function '${missing}'; it is not a simdnet build`);
-  if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module does not export its memory; it is not a simdnet build');
-  try {
-    return new Runtime(exports as unknown as Kernels, tier, features, max);
-  } catch (e) {
+    threading?.pool.stop();
     if (e instanceof MemoryError || e instanceof FormatError) throw e;
     throw new FormatError(`init: the wasm module failed while starting (${(e as Error).message}); it is not a working simdnet build`, { cause: e });
   }
+}
+
+async function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    throw new FormatError(`init: the wasm bytes do not compile (${(e as Error).message}); ` +
+      'pass the simdnet.wasm (or simdnet-relaxed.wasm) file of this package', { cause: e });
+  }
+}
+
+function importsMemory(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+}
+
+function newMemory(initial: number, maximum: number, shared: boolean): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial, maximum, shared } as WebAssembly.MemoryDescriptor);
+  } catch (e) {
+    throw new MemoryError(`init: cannot create a ${shared ? 'shared ' : ''}wasm memory of up to ${maximum} pages (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** Why init({ threads }) cannot have them here, or null when it can try. */
+function whyNoThreads(source: WasmSource, features: Features, bytes: Uint8Array | null, memory: { maximumPages: number | null } | null): string | null {
+  if (!source.startWorker) return `${source.describe} has no worker threads (workerd runs one thread per request)`;
+  if (!features.threads) {
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+    return isolated === false
+      ? 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and ' +
+        'Cross-Origin-Embedder-Policy: require-corp), so it has no shared memory'
+      : 'this runtime has no shared WebAssembly memory';
+  }
+  const noWorkers = source.noWorkers?.();
+  if (noWorkers) return noWorkers;
+  if (!bytes) return 'a precompiled module cannot be given a shared memory; pass the wasm bytes (init({ wasm })) for threads';
+  if (!memory || memory.maximumPages === null) return 'this wasm build defines its own memory, so it cannot share one';
+  return null;
+}
+
+/** The largest shared memory this runtime will reserve: 4 GiB, else the most it allows (mobile browsers reserve less). */
+const SHARED_MEMORY_PAGES = [65536, 32768, 16384, 4096];
+
+async function startThreads(startWorker: StartWorker, threads: number, sharedBytes: Uint8Array, initialPages: number,
+  maxBytes: number | undefined, instantiate: (m: WebAssembly.Module, memory: WebAssembly.Memory) => Promise<Kernels>): Promise<Threading> {
+  const module = await compile(sharedBytes);
+  const wanted = Math.ceil((maxBytes ?? WASM32_MAX_BYTES) / 65536);
+  let memory: WebAssembly.Memory | null = null, pages = 0, lastError: unknown = null;
+  for (const limit of SHARED_MEMORY_PAGES) {
+    pages = Math.min(wanted, limit);
+    try { memory = newMemory(initialPages, pages, true); break; } catch (e) { lastError = e; }
+  }
+  if (!memory) throw lastError as Error;
+  const base = await instantiate(module, memory);
+  const pool = await WorkerPool.start(startWorker, threads - 1, module, memory, KERNEL_FUNCTIONS);
+  return { pool, base, maxBytes: Math.min(maxBytes ?? WASM32_MAX_BYTES, pages * 65536) };
 }
 
 async function wasmBytes(source: WasmSource, wasm: InitOptions['wasm'], tier: 'simd' | 'relaxed'): Promise<ArrayBuffer | Uint8Array> {

@@ -3,6 +3,7 @@
 
 import type { WasmSource } from './load.js';
 import { SIMD_WASM_BASE64, RELAXED_WASM_BASE64 } from './wasm-inline.generated.js';
+import { noWebWorkers, startWebWorker } from './worker-web.js';
 
 function decode(base64: string): Uint8Array {
   const text = atob(base64);
@@ -14,4 +15,6 @@ function decode(base64: string): Uint8Array {
 export const inlineSource: WasmSource = {
   describe: "the wasm embedded in simdnet's entry",
   async bytes(tier) { return decode(tier === 'simd' ? SIMD_WASM_BASE64 : RELAXED_WASM_BASE64); },
+  startWorker: startWebWorker,
+  noWorkers: noWebWorkers,
 };
