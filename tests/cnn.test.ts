@@ -4,14 +4,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, numericGrad } from './helpers/gradcheck.js';
 import {
-  init, Generator, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ReLU, Flatten, Linear,
+  Generator, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ReLU, Flatten, Linear,
   CrossEntropyLoss, Adam, Sequential, Tensor, ParameterSet, ConfigError, ShapeError, InputError, SimdnetError,
   loadMnist, toTensor, manualSeed, type Layer, type Runtime, type Shape,
 } from '../bindings/index.js';
+import { initForTests } from './helpers/init.js';
 import { randn, sameBits, weightBits } from './helpers/mlp.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await init(); });
+beforeAll(async () => { rt = await initForTests(); });
 
 const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
 

@@ -5,13 +5,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, numericGrad } from './helpers/gradcheck.js';
 import {
-  init, Generator, Linear, ReLU, Softmax, LogSoftmax, Flatten, NLLLoss, CrossEntropyLoss, Tensor,
+  Generator, Linear, ReLU, Softmax, LogSoftmax, Flatten, NLLLoss, CrossEntropyLoss, Tensor,
   ParameterSet, Sequential, type Layer, type Runtime, type Shape,
 } from '../bindings/index.js';
+import { initForTests } from './helpers/init.js';
 import { randn } from './helpers/mlp.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await init(); });
+beforeAll(async () => { rt = await initForTests(); });
 
 /** Runs one layer's forward and backward through the kernels on wasm buffers. */
 function runLayer(layer: Layer, inShape: Shape, batch: number, x: Float32Array, dy: Float32Array) {

@@ -22,14 +22,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as simdnet from '../bindings/index.js';
 import { comparators, fixture, f32, maxAbs } from './helpers/parity.js';
 import {
-  init, Sequential, Tensor, ParameterSet, parseIdx, CrossEntropyLoss,
+  Sequential, Tensor, ParameterSet, parseIdx, CrossEntropyLoss,
   type Layer, type Parameter, type Runtime, type Shape,
 } from '../bindings/index.js';
+import { initForTests } from './helpers/init.js';
 
 const api = simdnet as unknown as Record<string, new (...args: unknown[]) => unknown>;
 
 let rt: Runtime;
-beforeAll(async () => { rt = await init(); });
+beforeAll(async () => { rt = await initForTests(); });
 
 // ---- comparison ----------------------------------------------------------------------------
 

@@ -16,14 +16,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as simdnet from '../bindings/index.js';
 import { comparators, fixture, f32, maxAbs } from './helpers/parity.js';
 import {
-  init, Linear, ReLU, LogSoftmax, NLLLoss, SGD, Sequential, Tensor, ParameterSet, parseIdx,
+  Linear, ReLU, LogSoftmax, NLLLoss, SGD, Sequential, Tensor, ParameterSet, parseIdx,
   type Layer, type Loss, type Optimizer, type Runtime, type Shape,
 } from '../bindings/index.js';
+import { initForTests } from './helpers/init.js';
 
 const api = simdnet as unknown as Record<string, new (...args: unknown[]) => unknown>;
 
 let rt: Runtime;
-beforeAll(async () => { rt = await init(); });
+beforeAll(async () => { rt = await initForTests(); });
 
 // ---- comparison ----------------------------------------------------------------------------
 
