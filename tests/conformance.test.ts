@@ -15,6 +15,7 @@ const RELAXED_REQUIRED: readonly Target[] = ['node20', 'node24', 'deno', 'worker
 let targets: Targets | null = null;
 let setupError: unknown = null;
 const results: Record<Tier, Map<Target, Result>> = { simd: new Map(), relaxed: new Map() };
+const threaded = new Map<Target, Result>();
 const failures: Record<Tier, Map<Target, string>> = { simd: new Map(), relaxed: new Map() };
 
 beforeAll(async () => {
@@ -130,4 +131,28 @@ describe('conformance: tier relaxed', () => {
     console.log(`simdnet conformance, relaxed tier agreement (= same bits, x differ):\n${report.text}`);
     expect(results.relaxed.size, 'targets with a relaxed result').toBeGreaterThan(0);
   });
+});
+
+describe('conformance: two threads', () => {
+  // workerd has no workers: it runs on one thread and says why; every other target runs a pool
+  for (const target of TARGETS) {
+    it(`${target} ${target === 'workerd' ? 'runs on one thread and says why' : 'runs the suite on 2 threads'}, to the bits of one thread`, async () => {
+      if (!targets) throw new Error(`the consumer project was not built: ${String(setupError)}`);
+      const r = await targets.run(target, 'simd', 2);
+      threaded.set(target, r);
+      expect(r.error, `${target}: init({ threads: 2 }) refused`).toBeUndefined();
+      if (target === 'workerd') {
+        expect(r.threads).toBe(1);
+        expect(r.threadsNote).toMatch(/workerd/);
+      } else {
+        expect(r.threads, `${target}: ${r.threadsNote}`).toBe(2);
+        expect(r.threadsNote).toBeNull();
+      }
+      const one = results.simd.get(target);
+      expect(one, `${target} has a one-thread simd result to compare with`).toBeDefined();
+      const paths = diffPaths(bitsOf(one!), bitsOf(r));
+      expect(paths, `${target} on 2 threads differs from 1 thread in: ${summarisePaths(paths)}`).toEqual([]);
+      expect(r.digest).toBe(one!.digest);
+    }, 60_000);
+  }
 });

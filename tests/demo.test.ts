@@ -106,8 +106,11 @@ describe('browser demo (examples/web)', () => {
 
     const info = (await demoState(page)).info;
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    expect(info).toMatchObject({ isolated: true, threads: 1, note: 'no threaded build yet', trainCount: 20000, testCount: 10000 });
-    expect(await page.textContent('#threads')).toBe('threads: 1 (no threaded build yet)');
+    // one thread per core, up to 4: a pool of Web Workers over one shared memory
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = Math.max(1, Math.min(4, cores));
+    expect(info).toMatchObject({ isolated: true, threads, trainCount: 20000, testCount: 10000 });
+    if (threads > 1) expect(await page.textContent('#threads')).toBe(`threads: ${threads} (worker pool over shared memory)`);
     expect(await page.textContent('#isolation')).toBe('cross-origin isolated: yes');
 
     // a short run: 3 epochs over the 20,000 training images (a second or two)

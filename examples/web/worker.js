@@ -35,20 +35,20 @@ let training = false;
 let stopRequested = false;
 
 /**
- * Threads: the kernels are single-threaded today (there is no threaded wasm build yet), so the
- * worker uses one thread even when the page is cross-origin isolated and shared memory works. When
- * a runtime reports a thread count (a threaded build), that is what is shown.
+ * Threads: one per core, up to 4, when the page is cross-origin isolated (shared memory needs
+ * it); init then says how many it got, and runtime.threadsNote why it got fewer.
  */
+const WANTED_THREADS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+
 function threadInfo(runtime) {
   const isolated = self.crossOriginIsolated === true;
   const shared = detectFeatures().threads;
-  const count = typeof runtime.threads === 'number' ? runtime.threads : 1;
   let note;
-  if (count > 1) note = 'threaded build';
+  if (runtime.threads > 1) note = 'worker pool over shared memory';
   else if (!isolated) note = 'page not cross-origin isolated';
   else if (!shared) note = 'no shared wasm memory here';
-  else note = 'no threaded build yet';
-  return { isolated, threads: count, note };
+  else note = runtime.threadsNote ?? 'one core';
+  return { isolated, threads: runtime.threads, note };
 }
 
 /** The course MLP: 784-64-32-32-10, ReLU, LogSoftmax (trained with NLLLoss). */
@@ -63,7 +63,7 @@ function courseMlp() {
 }
 
 async function start() {
-  const runtime = await init({ tier: 'auto' });
+  const runtime = await init({ tier: 'auto', threads: WANTED_THREADS });
   data = await fetchDataset(new URL('mnist.bin.gz', self.location.href));
   xTest = scalePixels(data.test.images);
   post({ type: 'ready', info: { ...threadInfo(runtime), tier: runtime.tier, trainCount: data.train.count, testCount: data.test.count } });

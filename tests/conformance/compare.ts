@@ -5,7 +5,7 @@ import type { Result, Target } from './targets.js';
 /** What must be bit-identical: the tier and the digests of both models (no names, timings, decoded values). */
 export function bitsOf(r: Result, options: { withTier?: boolean } = {}): unknown {
   const strip = (m: Result['mlp']) => (m ? { ...m, values: undefined } : m);
-  return { ...(options.withTier === false ? {} : { tier: r.tier }), mlp: strip(r.mlp), cnn: strip(r.cnn) };
+  return { ...(options.withTier === false ? {} : { tier: r.tier }), mlp: strip(r.mlp), cnn: strip(r.cnn), wide: r.wide };
 }
 
 /** The dotted paths of the leaves where a and b differ (arrays by index). */

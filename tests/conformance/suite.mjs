@@ -214,23 +214,50 @@ async function cnn(s) {
 }
 
 /**
- * Runs the suite with the package `simdnet` (its module namespace) on `tier`. Returns
- * { runtime, tier, features, mlp, cnn, digest, ms } or, when init refuses, { runtime, tier, features, error }.
+ * (c) Wide enough to split across threads (init({ threads }) splits GEMMs of 2 MFLOP and more):
+ * Linear(64, 320), ReLU, Linear(320, 48); one epoch of Adam in batches of 120, then a predict of
+ * 480 rows. Its bits must not depend on the thread count.
  */
-export async function run(simdnet, { tier = 'simd' } = {}) {
+async function wide(s) {
+  const { Generator, Sequential, Linear, ReLU, CrossEntropyLoss, Adam, Tensor } = s;
+  const data = linearlySeparable(new Generator(51), 480, 64, 48);
+  const init = new Generator(52);
+  const model = new Sequential([new Linear(64, 320, { generator: init }), new ReLU(), new Linear(320, 48, { generator: init })]);
+  model.compile({ loss: new CrossEntropyLoss(), optimizer: new Adam(model, { lr: 0.003 }) });
+  const history = await model.fit(new Tensor(data.x.subarray(0, 240 * 64), [240, 64]), data.y.subarray(0, 240), { epochs: 1, batchSize: 120, seed: 53 });
+  const predictions = model.predict(new Tensor(data.x, [480, 64]));
+  const result = { fit: { history: historyBits(history), state: stateDigest(model) }, predict: digest(predictions.data) };
+  model.dispose();
+  return result;
+}
+
+/**
+ * Runs the suite with the package `simdnet` (its module namespace) on `tier` and `threads`.
+ * Returns { runtime, tier, threads, threadsNote, features, mlp, cnn, wide, digest, ms } or, when
+ * init refuses, { runtime, tier, features, error }.
+ */
+export async function run(simdnet, { tier = 'simd', threads = 1 } = {}) {
   const runtime = { ...describeRuntime(), entry: entryOf(simdnet) };
   const started = Date.now();
   let rt;
   try {
-    rt = await simdnet.init({ tier });
+    rt = await simdnet.init({ tier, threads });
   } catch (e) {
     return { runtime, tier, features: { ...simdnet.detectFeatures() }, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}` };
   }
-  simdnet.manualSeed(0);
-  const result = { runtime, tier: rt.tier, features: { ...rt.features }, mlp: await mlp(simdnet), cnn: await cnn(simdnet) };
-  // one digest of everything that must be bit-identical (the decoded values and the wall clock out)
-  const bits = JSON.stringify({ tier: result.tier, mlp: { ...result.mlp, values: undefined }, cnn: { ...result.cnn, values: undefined } });
-  result.digest = fnv1a(new TextEncoder().encode(bits));
-  result.ms = Date.now() - started;
-  return result;
+  try {
+    simdnet.manualSeed(0);
+    const result = {
+      runtime, tier: rt.tier, threads: rt.threads, threadsNote: rt.threadsNote, features: { ...rt.features },
+      mlp: await mlp(simdnet), cnn: await cnn(simdnet), wide: await wide(simdnet),
+    };
+    // one digest of everything that must be bit-identical (the decoded values and the wall clock
+    // out; the thread count too: every count must give one thread's bits)
+    const bits = JSON.stringify({ tier: result.tier, mlp: { ...result.mlp, values: undefined }, cnn: { ...result.cnn, values: undefined }, wide: result.wide });
+    result.digest = fnv1a(new TextEncoder().encode(bits));
+    result.ms = Date.now() - started;
+    return result;
+  } finally {
+    rt.stopThreads();
+  }
 }

@@ -22,11 +22,15 @@ export type Tier = 'simd' | 'relaxed';
 export interface Result {
   runtime: { name: string; version: string; detail: string; entry: string };
   tier: string;
+  /** Threads the runtime got (init's threads, or 1) and why fewer, if fewer. */
+  threads?: number;
+  threadsNote?: string | null;
   features?: { simd: boolean; relaxedSimd: boolean; threads: boolean };
   /** init refused the tier (a ConfigError message). */
   error?: string;
   mlp?: Record<string, unknown> & { values: Record<string, unknown> };
   cnn?: Record<string, unknown> & { values: Record<string, unknown> };
+  wide?: Record<string, unknown>;
   digest?: string;
   ms?: number;
   /** The command line or URL that produced it. */
@@ -170,23 +174,23 @@ const conformance :Workerd.Worker = (
   }
 
   /** Runs the suite on one target and tier. */
-  run(target: Target, tier: Tier): Promise<Result> {
+  run(target: Target, tier: Tier, threads = 1): Promise<Result> {
     switch (target) {
       // Node 20 validates relaxed SIMD only behind this flag; 22 and later ship it, 24 refuses the flag
-      case 'node20': return this.#cli(target, BINARIES.node20, tier === 'relaxed' && nodeMajor(this.versions.node20) < 22 ? ['--experimental-wasm-relaxed-simd'] : [], tier);
-      case 'node24': return this.#cli(target, BINARIES.node24, [], tier);
-      case 'bun': return this.#cli(target, BINARIES.bun, ['--no-install'], tier);
+      case 'node20': return this.#cli(target, BINARIES.node20, tier === 'relaxed' && nodeMajor(this.versions.node20) < 22 ? ['--experimental-wasm-relaxed-simd'] : [], tier, threads);
+      case 'node24': return this.#cli(target, BINARIES.node24, [], tier, threads);
+      case 'bun': return this.#cli(target, BINARIES.bun, ['--no-install'], tier, threads);
       // the deno entry embeds the wasm: no permission flag at all; --no-prompt turns a missing
       // permission into an error instead of a prompt that would hang the test
-      case 'deno': return this.#cli(target, BINARIES.deno, ['run', '--no-prompt', '--no-remote', '--cached-only'], tier);
-      case 'workerd': return this.#workerdRun(tier);
-      case 'chromium-page': return this.#chromium(tier, false);
-      case 'chromium-worker': return this.#chromium(tier, true);
+      case 'deno': return this.#cli(target, BINARIES.deno, ['run', '--no-prompt', '--no-remote', '--cached-only'], tier, threads);
+      case 'workerd': return this.#workerdRun(tier, threads);
+      case 'chromium-page': return this.#chromium(tier, false, threads);
+      case 'chromium-worker': return this.#chromium(tier, true, threads);
     }
   }
 
-  #cli(target: Target, command: string, flags: string[], tier: Tier): Promise<Result> {
-    const args = [...flags, 'main.mjs', tier];
+  #cli(target: Target, command: string, flags: string[], tier: Tier, threads: number): Promise<Result> {
+    const args = [...flags, 'main.mjs', tier, String(threads)];
     const how = `${command.startsWith(repoRoot) ? command.slice(repoRoot.length) : command} ${args.join(' ')}`;
     const env = childEnv(target === 'deno' ? { DENO_DIR: this.#denoDir, DENO_NO_UPDATE_CHECK: '1' } : {});
     return new Promise((resolve, reject) => {
@@ -210,9 +214,9 @@ const conformance :Workerd.Worker = (
     });
   }
 
-  async #workerdRun(tier: Tier): Promise<Result> {
+  async #workerdRun(tier: Tier, threads: number): Promise<Result> {
     const server = await this.#startWorkerd();
-    const url = `${server.url}?tier=${tier}`;
+    const url = `${server.url}?tier=${tier}&threads=${threads}`;
     const response = await fetch(url, { signal: AbortSignal.timeout(RUN_TIMEOUT_MS) });
     const text = await response.text();
     let body: Result & { thrown?: string };
@@ -222,7 +226,7 @@ const conformance :Workerd.Worker = (
       throw new Error(`workerd: ${url} gave HTTP ${response.status}, not JSON: ${text.slice(0, 2000)}\n${server.log.join('')}`);
     }
     if (!response.ok || body.thrown) throw new Error(`workerd: ${url} gave HTTP ${response.status}: ${body.thrown ?? text.slice(0, 2000)}\n${server.log.join('')}`);
-    return { ...body, runtime: { ...body.runtime, version: this.versions.workerd ?? '' }, how: `workerd serve, GET /?tier=${tier}` };
+    return { ...body, runtime: { ...body.runtime, version: this.versions.workerd ?? '' }, how: `workerd serve, GET /?tier=${tier}&threads=${threads}` };
   }
 
   /** `workerd serve` on a free port of 127.0.0.1, once; resolves when it answers. */
@@ -258,7 +262,7 @@ const conformance :Workerd.Worker = (
     throw new Error(`workerd serve did not come up on 127.0.0.1:\n${lastError}`);
   }
 
-  async #chromium(tier: Tier, inWorker: boolean): Promise<Result> {
+  async #chromium(tier: Tier, inWorker: boolean, threads: number): Promise<Result> {
     if (!this.#browser) {
       this.#server = await serveStatic(join(this.project, 'web'), { isolated: true });
       this.#browser = await launchChromium();
@@ -272,16 +276,16 @@ const conformance :Workerd.Worker = (
     try {
       await page.goto(`${this.#server!.url}index.html`);
       await page.waitForFunction(() => (globalThis as { conformanceReady?: boolean }).conformanceReady === true, null, { timeout: 10_000 });
-      const evaluation = page.evaluate(({ tier, inWorker }) => {
-        const g = globalThis as unknown as { runConformance(t: string): Promise<unknown> };
-        if (!inWorker) return g.runConformance(tier);
+      const evaluation = page.evaluate(({ tier, inWorker, threads }) => {
+        const g = globalThis as unknown as { runConformance(t: string, threads: number): Promise<unknown> };
+        if (!inWorker) return g.runConformance(tier, threads);
         return new Promise((resolve, reject) => {
           const worker = new Worker('./worker.js', { type: 'module' });
           worker.onmessage = (e) => { worker.terminate(); resolve(e.data); };
           worker.onerror = (e) => { worker.terminate(); reject(new Error(`worker error: ${e.message}`)); };
-          worker.postMessage(tier);
+          worker.postMessage({ tier, threads });
         });
-      }, { tier, inWorker }) as Promise<Result & { thrown?: string }>;
+      }, { tier, inWorker, threads }) as Promise<Result & { thrown?: string }>;
       let timer: NodeJS.Timeout | undefined;
       const body = await Promise.race([evaluation, new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no result within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
