@@ -41,8 +41,11 @@ export interface InitOptions {
   threads?: number;
 }
 
-/** How the kernels are spread over threads (see threads.ts). */
-interface Threading { pool: WorkerPool; base: Kernels; maxBytes: number }
+/** A started pool: the calling thread's kernels over the shared memory, and how large that memory may grow. */
+interface Threading { pool: WorkerPool; kernels: Kernels; maxBytes: number }
+
+/** Rows of the GEMM microkernel of each build (MR in assembly/gemm.ts): GEMM rows split on multiples of it. */
+const GEMM_MR = { simd: 5, relaxed: 6 } as const;
 
 export class Runtime {
   readonly heap: Heap;
@@ -55,35 +58,32 @@ export class Runtime {
   /** Why the runtime runs on fewer threads than init asked for; null when it got them all. */
   readonly threadsNote: string | null;
   readonly #pool: WorkerPool | null;
-  readonly #threads: number;
 
-  /** @internal: made by init / createRuntime. */
+  /** @internal: made by init / createRuntime. `kernels` run on this thread; with a pool, over its shared memory. */
   constructor(kernels: Kernels, tier: 'simd' | 'relaxed', features: Features, maxMemoryBytes?: number,
-    threading: Threading | null = null, threadsNote: string | null = null) {
-    const base = threading?.base ?? kernels;
+    pool: WorkerPool | null = null, threadsNote: string | null = null) {
     this.tier = tier;
     this.features = Object.freeze({ ...features });
-    const heapBase = base.heap_base() >>> 0, scratch = base.gemm_f32_scratch_bytes();
-    if (!(heapBase <= base.memory.buffer.byteLength) || !(scratch > 0 && scratch < 2 ** 28)) {
+    const heapBase = kernels.heap_base() >>> 0, scratch = kernels.gemm_f32_scratch_bytes();
+    if (!(heapBase <= kernels.memory.buffer.byteLength) || !(scratch > 0 && scratch < 2 ** 28)) {
       throw new FormatError(`the module's heap base ${heapBase} or GEMM scratch size ${scratch} is not a simdnet build's`);
     }
-    this.heap = new Heap(base.memory, heapBase, maxMemoryBytes);
+    this.heap = new Heap(kernels.memory, heapBase, maxMemoryBytes);
     this.gemmScratch = this.heap.alloc(scratch, 'GEMM packing scratch');
-    if (threading) {
+    if (pool) {
       const scratches = [this.gemmScratch];
-      for (let t = 1; t < threading.pool.threads; t++) scratches.push(this.heap.alloc(scratch, `GEMM packing scratch of thread ${t}`));
-      this.kernels = parallelKernels(base, threading.pool, scratches, tier === 'relaxed' ? 6 : 5);
+      for (let t = 1; t < pool.threads; t++) scratches.push(this.heap.alloc(scratch, `GEMM packing scratch of thread ${t}`));
+      this.kernels = parallelKernels(kernels, pool, scratches, GEMM_MR[tier]);
     } else {
       this.kernels = kernels;
     }
-    this.#pool = threading?.pool ?? null;
-    this.#threads = threading?.pool.threads ?? 1;
+    this.#pool = pool;
     this.threadsNote = threadsNote;
     Object.freeze(this);
   }
 
   /** Threads the kernels run on, the calling one included (init's `threads`, or 1 where that was impossible or after stopThreads). */
-  get threads(): number { return this.#pool?.stopped ? 1 : this.#threads; }
+  get threads(): number { return this.#pool && !this.#pool.stopped ? this.#pool.threads : 1; }
 
   /**
    * Stops the worker threads (the runtime then runs on one, and models built on it keep working).
@@ -160,50 +160,40 @@ export async function createRuntimeWith(source: WasmSource, options: InitOptions
     throw new ConfigError(`init: threads must be an integer in [1, ${MAX_THREADS}], got ${describe(threads)}`);
   }
   let module = options.module ?? (options.wasm === undefined ? source.module?.(tier) : undefined);
-  let bytes: Uint8Array | null = null;
-  if (!module) {
-    const got = await wasmBytes(source, options.wasm, tier);
-    bytes = got instanceof Uint8Array ? got : new Uint8Array(got);
-    module = await compile(bytes);
-  }
-  const memoryImport = importsMemory(module) ? (bytes ? findMemoryImport(bytes) : { initialPages: 1, maximumPages: 65536 }) : null;
-  // one thread: the module over a memory of its own (or, for an older build, the memory it defines)
-  const instantiate = async (m: WebAssembly.Module, memory: WebAssembly.Memory | null): Promise<Kernels> => {
-    let instance: WebAssembly.Instance;
-    try {
-      instance = await WebAssembly.instantiate(m, memory ? { env: { memory } } : {});
-    } catch (e) {
-      throw new FormatError(`init: the wasm module cannot be instantiated (${(e as Error).message}); it is not a simdnet build`, { cause: e });
-    }
-    const exports = instance.exports as Record<string, unknown>;
-    const missing = KERNEL_FUNCTIONS.find((name) => typeof exports[name] !== 'function');
-    if (missing) throw new FormatError(`init: the wasm module does not export the function '${missing}'; it is not a simdnet build`);
-    if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module does not export its memory; it is not a simdnet build');
-    return exports as unknown as Kernels;
-  };
+  const bytes = module ? null : toBytes(await wasmBytes(source, options.wasm, tier));
   let threading: Threading | null = null;
   let threadsNote: string | null = null;
   if (threads > 1) {
-    const why = whyNoThreads(source, features, bytes, memoryImport);
-    if (why) {
-      threadsNote = why;
-    } else {
+    threadsNote = whyNoThreads(source, features, bytes);
+    if (!threadsNote) {
       try {
-        threading = await startThreads(source.startWorker!, threads, withSharedMemory(bytes!), memoryImport!.initialPages, max, instantiate);
+        threading = await startThreads(source.startWorker!, threads, bytes!, max);
       } catch (e) {
         threadsNote = `the worker threads did not start (${(e as Error).message})`;
       }
     }
   }
-  const kernels = threading ? threading.base : await instantiate(module, memoryImport ? newMemory(memoryImport.initialPages, memoryImport.maximumPages ?? 65536, false) : null);
+  let kernels: Kernels;
+  if (threading) {
+    kernels = threading.kernels;
+  } else {
+    module ??= await compile(bytes!);
+    // the memory the build imports (a precompiled module's limits cannot be read: ours are 1..65536 pages),
+    // or none for a build that defines its own
+    const limits = bytes ? findMemoryImport(bytes) : importsMemory(module) ? { initialPages: 1, maximumPages: 65536 } : null;
+    kernels = await instantiateKernels(module, limits ? newMemory(limits.initialPages, limits.maximumPages ?? 65536, false) : null);
+  }
   try {
-    return new Runtime(kernels, tier, features, threading ? threading.maxBytes : max,
-      threading, threadsNote);
+    return new Runtime(kernels, tier, features, threading ? threading.maxBytes : max, threading?.pool ?? null, threadsNote);
   } catch (e) {
     threading?.pool.stop();
     if (e instanceof MemoryError || e instanceof FormatError) throw e;
     throw new FormatError(`init: the wasm module failed while starting (${(e as Error).message}); it is not a working simdnet build`, { cause: e });
   }
+}
+
+function toBytes(got: ArrayBuffer | Uint8Array): Uint8Array {
+  return got instanceof Uint8Array ? got : new Uint8Array(got);
 }
 
 async function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
@@ -213,6 +203,21 @@ async function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
     throw new FormatError(`init: the wasm bytes do not compile (${(e as Error).message}); ` +
       'pass the simdnet.wasm (or simdnet-relaxed.wasm) file of this package', { cause: e });
   }
+}
+
+/** Instantiates a build over `memory` (null: a build that defines its own) and checks that it is simdnet's. */
+async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory | null): Promise<Kernels> {
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
+  } catch (e) {
+    throw new FormatError(`init: the wasm module cannot be instantiated (${(e as Error).message}); it is not a simdnet build`, { cause: e });
+  }
+  const exports = instance.exports as Record<string, unknown>;
+  const missing = KERNEL_FUNCTIONS.find((name) => typeof exports[name] !== 'function');
+  if (missing) throw new FormatError(`init: the wasm module does not export the function '${missing}'; it is not a simdnet build`);
+  if (!(exports.memory instanceof WebAssembly.Memory)) throw new FormatError('init: the module does not export its memory; it is not a simdnet build');
+  return exports as unknown as Kernels;
 }
 
 function importsMemory(module: WebAssembly.Module): boolean {
@@ -228,7 +233,7 @@ function newMemory(initial: number, maximum: number, shared: boolean): WebAssemb
 }
 
 /** Why init({ threads }) cannot have them here, or null when it can try. */
-function whyNoThreads(source: WasmSource, features: Features, bytes: Uint8Array | null, memory: { maximumPages: number | null } | null): string | null {
+function whyNoThreads(source: WasmSource, features: Features, bytes: Uint8Array | null): string | null {
   if (!source.startWorker) return `${source.describe} has no worker threads (workerd runs one thread per request)`;
   if (!features.threads) {
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
@@ -240,26 +245,31 @@ function whyNoThreads(source: WasmSource, features: Features, bytes: Uint8Array 
   const noWorkers = source.noWorkers?.();
   if (noWorkers) return noWorkers;
   if (!bytes) return 'a precompiled module cannot be given a shared memory; pass the wasm bytes (init({ wasm })) for threads';
-  if (!memory || memory.maximumPages === null) return 'this wasm build defines its own memory, so it cannot share one';
   return null;
 }
 
 /** The largest shared memory this runtime will reserve: 4 GiB, else the most it allows (mobile browsers reserve less). */
 const SHARED_MEMORY_PAGES = [65536, 32768, 16384, 4096];
 
-async function startThreads(startWorker: StartWorker, threads: number, sharedBytes: Uint8Array, initialPages: number,
-  maxBytes: number | undefined, instantiate: (m: WebAssembly.Module, memory: WebAssembly.Memory) => Promise<Kernels>): Promise<Threading> {
+/**
+ * Compiles the shared-memory variant of `bytes` (and only it: the plain build is not compiled
+ * when the pool starts), instantiates it here over a new shared memory and starts the workers.
+ * Throws (a FormatError for a build without a memory import to share) when any step fails.
+ */
+async function startThreads(startWorker: StartWorker, threads: number, bytes: Uint8Array, maxBytes: number | undefined): Promise<Threading> {
+  const sharedBytes = withSharedMemory(bytes);
   const module = await compile(sharedBytes);
   const wanted = Math.ceil((maxBytes ?? WASM32_MAX_BYTES) / 65536);
+  const initialPages = findMemoryImport(sharedBytes)!.initialPages;
   let memory: WebAssembly.Memory | null = null, pages = 0, lastError: unknown = null;
   for (const limit of SHARED_MEMORY_PAGES) {
     pages = Math.min(wanted, limit);
     try { memory = newMemory(initialPages, pages, true); break; } catch (e) { lastError = e; }
   }
   if (!memory) throw lastError as Error;
-  const base = await instantiate(module, memory);
+  const kernels = await instantiateKernels(module, memory);
   const pool = await WorkerPool.start(startWorker, threads - 1, module, memory, KERNEL_FUNCTIONS);
-  return { pool, base, maxBytes: Math.min(maxBytes ?? WASM32_MAX_BYTES, pages * 65536) };
+  return { pool, kernels, maxBytes: Math.min(maxBytes ?? WASM32_MAX_BYTES, pages * 65536) };
 }
 
 async function wasmBytes(source: WasmSource, wasm: InitOptions['wasm'], tier: 'simd' | 'relaxed'): Promise<ArrayBuffer | Uint8Array> {

@@ -212,30 +212,52 @@ const split = { ...DEFAULT_SPLIT };
 export function setSplitThresholds(thresholds: Partial<typeof DEFAULT_SPLIT> = DEFAULT_SPLIT): void {
   Object.assign(split, DEFAULT_SPLIT, thresholds);
 }
-/** Pointwise ranges start on 64-byte boundaries, so no two threads write one cache line. */
-const POINTWISE_ALIGN = 16;
-
 /**
- * Pointwise kernels: which argument is the element count and which are pointers to arrays of
- * that many floats (0 = absent, left as is). Every one is element-by-element, nothing reduced.
+ * Kernels whose output is a run of independent items (elements, planes, samples), split into
+ * ranges of items. `count` is the argument that counts the items; `ptrs` are the pointer
+ * arguments, each with the floats one item spans there (a pointer of 0 means absent and is left as
+ * is); `align` items per range start; `work` the cost of one item in pointwise elements, for the
+ * threshold. Nothing here is reduced across items.
  */
-const POINTWISE: Partial<Record<keyof Kernels, { n: number; ptrs: number[] }>> = {
-  fill_f32: { n: 1, ptrs: [0] },
-  copy_f32: { n: 2, ptrs: [0, 1] },
-  relu_f32_fwd: { n: 2, ptrs: [0, 1] },
-  relu_f32_bwd: { n: 3, ptrs: [0, 1, 2] },
-  sigmoid_f32_fwd: { n: 2, ptrs: [0, 1] },
-  sigmoid_f32_bwd: { n: 3, ptrs: [0, 1, 2] },
-  tanh_f32_fwd: { n: 2, ptrs: [0, 1] },
-  tanh_f32_bwd: { n: 3, ptrs: [0, 1, 2] },
-  leaky_relu_f32_fwd: { n: 2, ptrs: [0, 1] },
-  leaky_relu_f32_bwd: { n: 3, ptrs: [0, 1, 2] },
-  gelu_f32_fwd: { n: 2, ptrs: [0, 1] },
-  gelu_f32_bwd: { n: 3, ptrs: [0, 1, 2] },
-  dropout_f32_bwd: { n: 3, ptrs: [0, 1, 2] },
-  sgd_f32_step: { n: 3, ptrs: [0, 1, 2] },
-  adam_f32_step: { n: 5, ptrs: [0, 1, 2, 3, 4] },
-  rmsprop_f32_step: { n: 5, ptrs: [0, 1, 2, 3, 4] },
+interface ItemSplit {
+  count: number;
+  ptrs: [arg: number, floatsPerItem: (args: number[]) => number][];
+  align: number;
+  work: (args: number[]) => number;
+}
+const one = (): number => 1;
+/** An element-by-element pass: ranges start on 64-byte boundaries, so no two threads write one cache line. */
+const elementwise = (count: number, ...ptrs: number[]): ItemSplit => ({ count, ptrs: ptrs.map((p) => [p, one]), align: 16, work: one });
+
+const ITEM_SPLITS: Partial<Record<keyof Kernels, ItemSplit>> = {
+  fill_f32: elementwise(1, 0),                    // (p, n, value)
+  copy_f32: elementwise(2, 0, 1),                 // (dst, src, n)
+  relu_f32_fwd: elementwise(2, 0, 1),             // (x, y, n)
+  relu_f32_bwd: elementwise(3, 0, 1, 2),          // (y, dy, dx, n)
+  sigmoid_f32_fwd: elementwise(2, 0, 1),
+  sigmoid_f32_bwd: elementwise(3, 0, 1, 2),
+  tanh_f32_fwd: elementwise(2, 0, 1),
+  tanh_f32_bwd: elementwise(3, 0, 1, 2),
+  leaky_relu_f32_fwd: elementwise(2, 0, 1),       // (x, y, n, slope)
+  leaky_relu_f32_bwd: elementwise(3, 0, 1, 2),    // (x, dy, dx, n, slope)
+  gelu_f32_fwd: elementwise(2, 0, 1),             // (x, y, n, approximate)
+  gelu_f32_bwd: elementwise(3, 0, 1, 2),
+  dropout_f32_bwd: elementwise(3, 0, 1, 2),       // (dy, mask, dx, n)
+  sgd_f32_step: elementwise(3, 0, 1, 2),          // (param, grad, buf, n, ...)
+  adam_f32_step: elementwise(5, 0, 1, 2, 3, 4),   // (param, grad, m, v, vmax, n, ...)
+  rmsprop_f32_step: elementwise(5, 0, 1, 2, 3, 4), // (param, grad, sq, ga, buf, n, ...)
+  // (x, P, H, W, KH, KW, SH, SW, PH, PW, OH, OW, y, arg): P planes
+  maxpool2d_f32_fwd: {
+    count: 1, ptrs: [[0, (a) => a[2] * a[3]], [12, (a) => a[10] * a[11]], [13, (a) => a[10] * a[11]]], align: 1,
+    work: (a) => a[10] * a[11] * a[4] * a[5],
+  },
+  // (dy, arg, P, H, W, OH, OW, dx): P planes
+  maxpool2d_f32_bwd: {
+    count: 2, ptrs: [[0, (a) => a[5] * a[6]], [1, (a) => a[5] * a[6]], [7, (a) => a[3] * a[4]]], align: 1,
+    work: (a) => a[3] * a[4],
+  },
+  // (y, b, N, C, S): N samples
+  bias_f32_add_channels: { count: 2, ptrs: [[0, (a) => a[3] * a[4]]], align: 1, work: (a) => a[3] * a[4] },
 };
 
 /** [start, end) of part i of `parts` over [0, length), each start a multiple of `unit`. */
@@ -267,27 +289,17 @@ export function parallelKernels(base: Kernels, pool: WorkerPool, scratch: readon
     }
     const tasks: Task[] = [];
     for (let t = 0; t < parts; t++) {
-      const s = ownScratch; // thread t's own, set below once empty parts are dropped
-      if (byRows) {
-        const [i0, i1] = part(M, parts, t, mr);
-        if (i1 <= i0) continue;
-        const ai = a + 4 * (ta ? i0 : i0 * lda);
-        tasks.push({ kernel: 'gemm_f32_strided', args: [i1 - i0, N, K, ai, lda, ta, b, ldb, tb, c + 4 * i0 * ldc, ldc, accumulate, s] });
-      } else {
-        const [j0, j1] = part(N, parts, t, 8);
-        if (j1 <= j0) continue;
-        const bj = b + 4 * (tb ? j0 * ldb : j0);
-        tasks.push({ kernel: 'gemm_f32_strided', args: [M, j1 - j0, K, a, lda, ta, bj, ldb, tb, c + 4 * j0, ldc, accumulate, s] });
-      }
+      const [start, end] = part(byRows ? M : N, parts, t, byRows ? mr : 8);
+      if (end <= start) continue;
+      const s = tasks.length === 0 ? ownScratch : scratch[tasks.length]; // the scratch of the thread that runs it
+      tasks.push({
+        kernel: 'gemm_f32_strided', args: byRows
+          ? [end - start, N, K, a + 4 * (ta ? start : start * lda), lda, ta, b, ldb, tb, c + 4 * start * ldc, ldc, accumulate, s]
+          : [M, end - start, K, a, lda, ta, b + 4 * (tb ? start * ldb : start), ldb, tb, c + 4 * start, ldc, accumulate, s],
+      });
     }
-    fixScratch(tasks);
     pool.run(base, tasks);
   };
-  // a task list may have skipped an empty part: each thread must still use its own scratch
-  const fixScratch = (tasks: Task[]): void => {
-    for (let t = 1; t < tasks.length; t++) tasks[t].args[12] = scratch[t];
-  };
-
   k.gemm_f32_nn = (M: number, N: number, K: number, a: number, b: number, c: number, acc: number, s: number) =>
     gemm(M, N, K, a, K, 0, b, N, 0, c, N, acc, s);
   k.gemm_f32_nt = (M: number, N: number, K: number, a: number, b: number, c: number, acc: number, s: number) =>
@@ -296,58 +308,24 @@ export function parallelKernels(base: Kernels, pool: WorkerPool, scratch: readon
     gemm(M, N, K, a, M, 1, b, N, 0, c, N, acc, s);
   k.gemm_f32_strided = gemm;
 
-  for (const [name, shape] of Object.entries(POINTWISE) as [keyof Kernels, { n: number; ptrs: number[] }][]) {
+  for (const [name, how] of Object.entries(ITEM_SPLITS) as [keyof Kernels, ItemSplit][]) {
     const kernel = base[name] as (...args: number[]) => void;
     k[name] = (...args: number[]): void => {
-      const n = args[shape.n];
-      const parts = Math.min(threads, Math.floor(n / split.pointwisePerThread));
+      const count = args[how.count];
+      const parts = Math.min(threads, count, Math.floor((count * how.work(args)) / split.pointwisePerThread));
       if (parts < 2) { kernel(...args); return; }
+      const strides = how.ptrs.map(([p, floatsPerItem]) => [p, 4 * floatsPerItem(args)]);
       const tasks: Task[] = [];
       for (let t = 0; t < parts; t++) {
-        const [i0, i1] = part(n, parts, t, POINTWISE_ALIGN);
-        if (i1 <= i0) continue;
+        const [start, end] = part(count, parts, t, how.align);
+        if (end <= start) continue;
         const own = args.slice();
-        own[shape.n] = i1 - i0;
-        for (const p of shape.ptrs) if (args[p] !== 0) own[p] = args[p] + 4 * i0;
+        own[how.count] = end - start;
+        for (const [p, bytes] of strides) if (args[p] !== 0) own[p] = args[p] + bytes * start;
         tasks.push({ kernel: name, args: own });
       }
       pool.run(base, tasks);
     };
   }
-
-  // planes of a pooling, samples of a per-channel bias: independent blocks of output
-  k.maxpool2d_f32_fwd = (x: number, P: number, H: number, W: number, KH: number, KW: number, SH: number, SW: number,
-    PH: number, PW: number, OH: number, OW: number, y: number, arg: number): void => {
-    const parts = Math.min(threads, P, Math.floor((P * OH * OW * KH * KW) / split.pointwisePerThread));
-    if (parts < 2) { base.maxpool2d_f32_fwd(x, P, H, W, KH, KW, SH, SW, PH, PW, OH, OW, y, arg); return; }
-    const tasks: Task[] = [];
-    for (let t = 0; t < parts; t++) {
-      const [p0, p1] = part(P, parts, t, 1);
-      tasks.push({ kernel: 'maxpool2d_f32_fwd', args: [x + 4 * p0 * H * W, p1 - p0, H, W, KH, KW, SH, SW, PH, PW, OH, OW,
-        y + 4 * p0 * OH * OW, arg + 4 * p0 * OH * OW] });
-    }
-    pool.run(base, tasks);
-  };
-  k.maxpool2d_f32_bwd = (dy: number, arg: number, P: number, H: number, W: number, OH: number, OW: number, dx: number): void => {
-    const parts = Math.min(threads, P, Math.floor((P * H * W) / split.pointwisePerThread));
-    if (parts < 2) { base.maxpool2d_f32_bwd(dy, arg, P, H, W, OH, OW, dx); return; }
-    const tasks: Task[] = [];
-    for (let t = 0; t < parts; t++) {
-      const [p0, p1] = part(P, parts, t, 1);
-      tasks.push({ kernel: 'maxpool2d_f32_bwd', args: [dy + 4 * p0 * OH * OW, arg + 4 * p0 * OH * OW, p1 - p0, H, W, OH, OW,
-        dx + 4 * p0 * H * W] });
-    }
-    pool.run(base, tasks);
-  };
-  k.bias_f32_add_channels = (y: number, b: number, N: number, C: number, S: number): void => {
-    const parts = Math.min(threads, N, Math.floor((N * C * S) / split.pointwisePerThread));
-    if (parts < 2) { base.bias_f32_add_channels(y, b, N, C, S); return; }
-    const tasks: Task[] = [];
-    for (let t = 0; t < parts; t++) {
-      const [n0, n1] = part(N, parts, t, 1);
-      tasks.push({ kernel: 'bias_f32_add_channels', args: [y + 4 * n0 * C * S, b, n1 - n0, C, S] });
-    }
-    pool.run(base, tasks);
-  };
   return Object.freeze(k) as unknown as Kernels;
 }
