@@ -56,6 +56,24 @@ describe('threads: starting', () => {
     }
   });
 
+  it('runs on one thread, and says why, when the workers do not start', async () => {
+    const { createRuntimeWith } = await import('../bindings/runtime/load.js');
+    const { nodeSource } = await import('../bindings/runtime/source-node.js');
+    const refused = await createRuntimeWith({ ...nodeSource, startWorker: () => { throw new Error('no workers today'); } }, { tier: 'simd', threads: 2 });
+    expect(refused.threads).toBe(1);
+    expect(refused.threadsNote).toMatch(/worker threads did not start \(no workers today\)/);
+    // a worker that answers with an error instead of 'ready' (its instantiation failed)
+    const failing = await createRuntimeWith({
+      ...nodeSource,
+      startWorker: () => nodeSource.startWorker!("onMessage(() => post({ type: 'error', message: 'instantiation failed' }));"),
+    }, { tier: 'simd', threads: 2 });
+    expect(failing.threads).toBe(1);
+    expect(failing.threadsNote).toMatch(/instantiation failed/);
+    // either way the runtime works on one thread
+    const p = fill(failing, 64, 1);
+    failing.kernels.relu_f32_fwd(p, p, 64);
+  });
+
   it('runs on one thread, and says why, when it is given a precompiled module', async () => {
     const { readFile } = await import('node:fs/promises');
     const module = await WebAssembly.compile(await readFile(new URL('../build/simdnet.wasm', import.meta.url)));
@@ -243,6 +261,20 @@ describe('threads: the pool', () => {
       r.heap.release(a); r.heap.release(c);
     }
     expect(bits(out[1])).toEqual(bits(out[0]));
+  });
+
+  it('a trap in a worker\'s share is a StateError for the caller, and the pool goes on working', async () => {
+    const rt = await runtime('simd', 2);
+    const M = 20, N = 16, K = 1;
+    const a = fill(rt, M * K, 1), b = fill(rt, K * N, 2);
+    // C placed so that the calling thread's rows (0..9) fit in the memory and the worker's (10..19) do not
+    const c = rt.heap.byteLength - 10 * N * 4;
+    expect(() => rt.kernels.gemm_f32_nn(M, N, K, a, b, c, 0, rt.gemmScratch)).toThrow(/failed on a worker thread/);
+    const d = fill(rt, M * N, 3), ref = fill(rt, M * N, 3);
+    rt.kernels.gemm_f32_nn(M, N, K, a, b, d, 0, rt.gemmScratch);
+    rt.kernels.gemm_f32_ref(M, N, K, a, 0, b, 0, ref, 0);
+    expect(bits(read(rt, d, M * N))).toEqual(bits(read(rt, ref, M * N)));
+    for (const p of [a, b, d, ref]) rt.heap.release(p);
   });
 
   it('runs on one thread after stopThreads, to the same bits, and other runtimes are unaffected', async () => {
