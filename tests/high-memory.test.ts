@@ -90,3 +90,30 @@ describe('models whose buffers sit above 2 GiB', () => {
     expect(sameBits(grads[0].bits, grads[1].bits)).toBe(true);
   });
 });
+
+describe('the thread pool above 2 GiB', () => {
+  it('splits its kernels over pointers past 2^31 (on the workers too) to the bits of one thread below 2 GiB', async () => {
+    const { setSplitThresholds } = await import('../bindings/runtime/threads.js');
+    const threaded = await createRuntime({ threads: 2 });
+    threaded.heap.alloc(2 ** 31, 'padding: everything after it lies above 2 GiB');
+    setSplitThresholds({ gemmFlopsPerThread: 1, pointwisePerThread: 1 });
+    try {
+      const { x, y } = randomData(120, 784, 10, 6);
+      const results = [];
+      for (const rt of [threaded, low]) {
+        const model = mlp(rt);
+        model.compile({ loss: new NLLLoss(), optimizer: new Adam(model, { lr: 1e-3 }) });
+        await model.fit(x, y, { epochs: 1, batchSize: 40, seed: 4 });
+        if (rt === threaded) expect(model.parameters().ptr).toBeGreaterThanOrEqual(2 ** 31);
+        results.push({ bits: weightBits(model), p: model.predict(x).data });
+        model.dispose();
+      }
+      expect(threaded.threads).toBe(2);
+      expect(sameBits(results[0].bits, results[1].bits)).toBe(true);
+      expect(new Uint32Array(results[0].p.buffer)).toEqual(new Uint32Array(results[1].p.buffer));
+    } finally {
+      setSplitThresholds();
+      threaded.stopThreads();
+    }
+  });
+});
