@@ -49,7 +49,7 @@ interface Result {
   note?: string;
 }
 
-const SYSTEMS = ['simdnet', 'tfjs-wasm', 'torch'];
+const SYSTEMS = ['simdnet', 'tfjs-wasm', 'torch', 'torch-sse41'];
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
@@ -116,22 +116,25 @@ async function main(): Promise<void> {
   }
   let tf: TfjsInfo | null = null;
   if (systems.has('tfjs-wasm')) tf = await initTfjsWasm();
-  const torchSessions: TorchSession[] = [];
-  if (systems.has('torch')) {
+  // torch with all the CPU has, and limited to 128-bit vectors (torch-sse41), on each thread count
+  const torchSessions: { system: 'torch' | 'torch-sse41'; session: TorchSession }[] = [];
+  for (const system of ['torch', 'torch-sse41'] as const) {
+    if (!systems.has(system)) continue;
     for (const threads of threadCounts) {
-      const t = await startTorch({ threads, python: args['torch-python'], log: (line) => process.stderr.write(line + '\n') });
+      const t = await startTorch({ threads, isa: system === 'torch' ? 'native' : 'sse41', python: args['torch-python'],
+        log: (line) => process.stderr.write(line + '\n') });
       if (typeof t === 'string') {
-        skipped.push(`torch skipped: ${t}`);
-        log(`torch skipped: ${t}`);
+        skipped.push(`${system} skipped: ${t}`);
+        log(`${system} skipped: ${t}`);
         break;
       }
-      torchSessions.push(t);
+      torchSessions.push({ system, session: t });
       const i = t.info;
-      log(`torch ${i.version} (${i.executable}), ${i.threads} thread(s); BLAS ${i.blasLibraries?.find((l) => /openblas/i.test(l)) ?? i.blas}; ` +
+      log(`${system}: torch ${i.version} (${i.executable}), ${i.threads} thread(s); BLAS ${i.blasLibraries?.find((l) => /openblas/i.test(l)) ?? i.blas}; ` +
         `ATen ${i.cpuCapability}; oneDNN ${i.onednnIsa?.convImpl ?? '?'} (${i.onednnIsa?.isa ?? '?'}); conv via ${i.convOps.filter((o) => /mkldnn|slow|thnn|winograd/.test(o)).join(', ') || i.convOps.join(', ')}`);
     }
   }
-  const torch = torchSessions[0] ?? null;
+  const torch = torchSessions.find((t) => t.system === 'torch')?.session ?? null;
 
   const results: Result[] = [];
   const label = (r: Pick<Result, 'system' | 'tier' | 'threads'>) => columnLabel(r, rt.tier);
@@ -146,13 +149,16 @@ async function main(): Promise<void> {
     results.push({ system, workload, metric, value: null, unit, threads, error });
     log(`  ${system.padEnd(18)} ${workload.padEnd(18)} ${error}`);
   };
+  /** A row of one torch session: add() with the session's system and thread count. */
+  type Put = (workload: string, metric: string, value: number, unit: string, extra?: Partial<Result>) => void;
   /** Runs a measurement on every torch session; a failure becomes an error row and the bench goes on. */
-  const viaTorch = async (workload: string, metric: string, unit: string, f: (t: TorchSession, extra: Partial<Result>) => Promise<void>) => {
-    for (const t of torchSessions) {
+  const viaTorch = async (workload: string, metric: string, unit: string, f: (t: TorchSession, put: Put) => Promise<void>) => {
+    for (const { system, session } of torchSessions) {
+      const threads = session.info.threads;
       try {
-        await f(t, { threads: t.info.threads });
+        await f(session, (w, m, value, u, extra = {}) => add(system, w, m, value, u, { ...extra, threads }));
       } catch (e) {
-        fail('torch', workload, metric, unit, `failed: ${e instanceof Error ? e.message : String(e)}`, t.info.threads);
+        fail(system, workload, metric, unit, `failed: ${e instanceof Error ? e.message : String(e)}`, threads);
       }
     }
   };
@@ -184,7 +190,7 @@ async function main(): Promise<void> {
         add('simdnet', name, 'gflops', gflops, 'GFLOP/s', { ...extra, ...ofPeak(gflops, extra) });
       });
       if (tf) add('tfjs-wasm', name, 'gflops', await tfjsGemmGflops(M, K, N, minSeconds), 'GFLOP/s');
-      await viaTorch(name, 'gflops', 'GFLOP/s', async (t, extra) => add('torch', name, 'gflops', await t.gemmGflops(M, K, N, minSeconds), 'GFLOP/s', extra));
+      await viaTorch(name, 'gflops', 'GFLOP/s', async (t, put) => put(name, 'gflops', await t.gemmGflops(M, K, N, minSeconds), 'GFLOP/s'));
     }
 
     log('Inference, course MLP 784-64-32-32-10');
@@ -201,10 +207,10 @@ async function main(): Promise<void> {
       add('tfjs-wasm-apply', 'mlp_infer_b1', 'latency', r.latencyB1ApplyUs, 'us');
       add('tfjs-wasm-apply', 'mlp_infer_b1000', 'throughput', r.throughputB1000Apply, 'img/s');
     }
-    await viaTorch('mlp_infer_b1', 'latency', 'us', async (t, extra) => {
+    await viaTorch('mlp_infer_b1', 'latency', 'us', async (t, put) => {
       const r = await t.mlpInference(minSeconds);
-      add('torch', 'mlp_infer_b1', 'latency', r.latencyB1Us, 'us', extra);
-      add('torch', 'mlp_infer_b1000', 'throughput', r.throughputB1000, 'img/s', extra);
+      put('mlp_infer_b1', 'latency', r.latencyB1Us, 'us');
+      put('mlp_infer_b1000', 'throughput', r.throughputB1000, 'img/s');
     });
 
     // Training: one warm-up epoch, then the median of the timed epochs (ANCHORS.md's method).
@@ -222,9 +228,9 @@ async function main(): Promise<void> {
       const r = await tfjsMlpEpochSeconds(x, y, n, { optimizer: 'sgd', lr: 0.01, batchSize: 32, epochs: 3 });
       add('tfjs-wasm', 'mlp_sgd_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
     }
-    await viaTorch('mlp_sgd_epoch', 'epoch_time', 's', async (t, extra) => {
+    await viaTorch('mlp_sgd_epoch', 'epoch_time', 's', async (t, put) => {
       const r = await t.mlpEpochSeconds({ n, lr: 0.01, batchSize: 32, epochs: 4 });
-      add('torch', 'mlp_sgd_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's', extra);
+      put('mlp_sgd_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
     });
 
     log(`Training, course MLP, Adam lr 0.001, batch 32, ${n} MNIST images per epoch${n < 60000 ? ' (scaled to 60k)' : ''}`);
@@ -236,9 +242,9 @@ async function main(): Promise<void> {
       const r = await tfjsMlpEpochSeconds(x, y, n, { optimizer: 'adam', lr: 0.001, batchSize: 32, epochs: 3 });
       add('tfjs-wasm', 'mlp_adam_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
     }
-    await viaTorch('mlp_adam_epoch', 'epoch_time', 's', async (t, extra) => {
+    await viaTorch('mlp_adam_epoch', 'epoch_time', 's', async (t, put) => {
       const r = await t.mlpEpochSeconds({ n, lr: 0.001, batchSize: 32, epochs: 4, optimizer: 'adam' });
-      add('torch', 'mlp_adam_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's', extra);
+      put('mlp_adam_epoch', 'epoch_time', perEpoch(r.epochSeconds), 's');
     });
 
     if (systems.has('simdnet')) {
@@ -249,7 +255,7 @@ async function main(): Promise<void> {
 
     await cnnRows(mnist);
   } finally {
-    for (const t of torchSessions) await t.close();
+    for (const t of torchSessions) await t.session.close();
     for (const v of variants) v.rt.stopThreads();
   }
 
@@ -289,9 +295,9 @@ async function main(): Promise<void> {
         const r = tfjsConv2dMs(c, minSeconds);
         add('tfjs-wasm', name, 'time', r.ms, 'ms', { gflops: gflops(r.ms), note: `NHWC, fused conv+bias; with dataSync of the output: ${format(r.msWithReadBack)} ms` });
       }
-      await viaTorch(name, 'time', 'ms', async (t, extra) => {
+      await viaTorch(name, 'time', 'ms', async (t, put) => {
         const ms = await t.conv2dMs(c, minSeconds);
-        add('torch', name, 'time', ms, 'ms', { ...extra, gflops: gflops(ms) });
+        put(name, 'time', ms, 'ms', { gflops: gflops(ms) });
       });
     }
 
@@ -301,7 +307,7 @@ async function main(): Promise<void> {
       add('tfjs-wasm', 'cnn_infer_b64', 'latency', r.predictMs, 'ms');
       add('tfjs-wasm-apply', 'cnn_infer_b64', 'latency', r.applyMs, 'ms');
     }
-    await viaTorch('cnn_infer_b64', 'latency', 'ms', async (t, extra) => add('torch', 'cnn_infer_b64', 'latency', await t.cnnInferMs(batchSize, minSeconds), 'ms', extra));
+    await viaTorch('cnn_infer_b64', 'latency', 'ms', async (t, put) => put('cnn_infer_b64', 'latency', await t.cnnInferMs(batchSize, minSeconds), 'ms'));
 
     // Training steps: warm-up steps, then the median of the timed ones.
     const warmup = args.quick ? 2 : 5, timed = args.quick ? 6 : 30, steps = warmup + timed;
@@ -309,7 +315,7 @@ async function main(): Promise<void> {
     if (simdnet) {
       await viaSimdnet((rt, extra) => {
         const r = simdnetCnnTrainStepMs(rt, simdnet, data, steps, 1e-3);
-        add('simdnet', 'cnn_train_step', 'step_time', median(r.stepMs.slice(warmup)), 'ms', { ...extra, note: stepNote(r.losses) });
+        add('simdnet', 'cnn_train_step', 'step_time', median(r.stepMs.slice(warmup)), 'ms', { note: stepNote(r.losses) });
       });
     }
     if (tf) {
@@ -320,9 +326,9 @@ async function main(): Promise<void> {
         fail('tfjs-wasm', 'cnn_train_step', 'step_time', 'ms', `not supported: model.fit threw "${r.error}" (wasm kernels registered: ${registered})`);
       }
     }
-    await viaTorch('cnn_train_step', 'step_time', 'ms', async (t, extra) => {
+    await viaTorch('cnn_train_step', 'step_time', 'ms', async (t, put) => {
       const r = await t.cnnTrainStepMs({ steps, lr: 1e-3, batchSize });
-      add('torch', 'cnn_train_step', 'step_time', median(r.stepMs.slice(warmup)), 'ms', { ...extra, note: stepNote(r.losses) });
+      put('cnn_train_step', 'step_time', median(r.stepMs.slice(warmup)), 'ms', { note: stepNote(r.losses) });
     });
   }
 
@@ -331,6 +337,7 @@ async function main(): Promise<void> {
     node: process.version, simdnet_tier: rt.tier,
     tfjs: tf ? { version: tf.version, backend: tf.backend, simd: tf.simd, threads: tf.threads } : null,
     torch: torch ? torch.info : null,
+    torchSessions: torchSessions.map(({ system, session }) => ({ system, ...session.info })),
     threads: threadCounts,
     peaks,
     skipped,
@@ -344,8 +351,8 @@ async function main(): Promise<void> {
     console.log('\n' + table);
     console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; simdnet tier '${rt.tier}'` +
       (tf ? `; TF.js ${tf.version} wasm (SIMD ${tf.simd}, ${tf.threads} thread)` : '') +
-      (torch ? `; PyTorch ${torch.info.version} CPU (${torchSessions.map((t) => t.info.threads).join(' and ')} threads, ` +
-        `oneDNN ${torch.info.onednnIsa?.convImpl ?? '?'} for conv)` : ''));
+      (torchSessions.length ? `; PyTorch ${torchSessions[0].session.info.version} CPU: ` +
+        torchSessions.map(({ system, session: t }) => `${system} ${t.info.threads}t oneDNN ${t.info.onednnIsa?.convImpl ?? '?'}`).join(', ') : ''));
     for (const s of skipped) console.log(s);
   }
 }
@@ -369,7 +376,7 @@ function markdown(results: Result[], defaultTier: string): string {
   const label = (r: Result) => columnLabel(r, defaultTier);
   const columns = [...new Set(results.filter((r) => r.system !== 'tfjs-wasm-apply').map(label))];
   const threadCounts = [...new Set(results.filter((r) => r.system === 'torch').map((r) => r.threads))].filter((t) => t > 1);
-  const pairs: [string, string][] = [['simdnet', 'tfjs-wasm'], ['simdnet', 'torch'], ...threadCounts.map((t): [string, string] => [`simdnet ${t}t`, `torch ${t}t`])];
+  const pairs: [string, string][] = [['simdnet', 'tfjs-wasm'], ['simdnet', 'torch'], ['simdnet', 'torch-sse41'], ...threadCounts.map((t): [string, string] => [`simdnet ${t}t`, `torch ${t}t`])];
   const comparisons = pairs
     .filter(([a, b]) => columns.includes(a) && columns.includes(b));
   const header = ['workload', 'metric', ...columns, ...comparisons.map(([a, b]) => `${a} vs ${b}`)];

